@@ -1,0 +1,40 @@
+#include "dispatcher.hpp"
+
+#include "host_api.hpp"
+
+namespace microsockets {
+namespace {
+
+int run_position(ms_call* c, std::size_t position) {
+  const auto& chain = c->table->middleware_chain();
+  c->started = position + 1;
+  const std::size_t caller = c->current;
+  c->current = position;
+  int rc = MS_OK;
+  if (position < chain.size()) {
+    const auto& mw = chain[position];
+    rc = mw.cb.fn(mw.cb.user, c);
+    check_plugin_result(rc, *mw.owner, "middleware", c->event);
+  } else if (const auto* handler = c->table->find(c->event)) {
+    rc = handler->cb.fn(handler->cb.user, c);
+    check_plugin_result(rc, *handler->owner, "handler", c->event);
+  }
+  c->current = caller;
+  return rc;
+}
+
+}  // namespace
+
+void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string payload) {
+  ms_call call{&table, conn, event, std::move(payload)};
+  run_position(&call, 0);
+}
+
+int dispatch_next(ms_call* call) {
+  const std::size_t position = call->current + 1;
+  // Nothing after the caller may have started: next runs once per middleware.
+  if (call->started != position || position > call->table->middleware_chain().size()) return MS_REFUSED;
+  return run_position(call, position);
+}
+
+}  // namespace microsockets

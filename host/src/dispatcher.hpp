@@ -1,0 +1,32 @@
+// Runs one event through the middleware chain and its handler.
+#pragma once
+
+#include "plugin_table.hpp"
+
+#include <microsockets/abi.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+// The ABI's opaque event: lives on the stack of dispatch().
+struct ms_call {
+  const microsockets::plugin_table* table;
+  ms_conn_id conn;
+  std::string_view event;
+  std::string payload;
+  // Chain positions: 0..n-1 are the middleware, n is the handler.
+  std::size_t current = 0;  // position running now
+  std::size_t started = 0;  // positions started so far
+};
+
+namespace microsockets {
+
+// Every middleware, in order, then the handler (or fallback). A middleware
+// that does not call next stops the event there.
+void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string payload);
+
+// call_next of the ABI: runs the position after the caller's, once.
+int dispatch_next(ms_call* call);
+
+}  // namespace microsockets

@@ -1,0 +1,36 @@
+// One-line log records on stderr: "2026-11-27T13:51:21.123Z info  message".
+// Thread-safe: each record is a single write.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <optional>
+#include <string_view>
+
+namespace microsockets::log {
+
+enum class level { debug = 0, info = 1, warn = 2, error = 3 };
+
+void set_level(level l);
+bool enabled(level l);
+void write(level l, std::string_view message);
+std::optional<level> parse_level(std::string_view name);
+
+template <class... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(level::debug)) write(level::debug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(level::info)) write(level::info, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void warn(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(level::warn)) write(level::warn, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  if (enabled(level::error)) write(level::error, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace microsockets::log

@@ -1,0 +1,26 @@
+// microsockets: parse the command line, run the server, map failures to exit codes.
+#include "options.hpp"
+#include "server.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+  auto parsed = microsockets::parse_options(argc, argv);
+  if (!parsed.run) {
+    fmt::print(parsed.exit_code ? stderr : stdout, "{}\n", parsed.message);
+    return parsed.exit_code;
+  }
+  try {
+    microsockets::server server(std::move(*parsed.run));
+    server.start();
+    server.run();
+    return 0;
+  } catch (const microsockets::startup_error& e) {
+    fmt::print(stderr, "microsockets: {}\n", e.what());
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "microsockets: fatal: {}\n", e.what());
+  }
+  return 1;
+}

@@ -1,0 +1,74 @@
+#include "options.hpp"
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include <sstream>
+
+namespace microsockets {
+namespace po = boost::program_options;
+
+parsed_options parse_options(int argc, char** argv) {
+  options o;
+  std::string plugins = o.plugins.string();
+  std::string level = "info";
+  std::vector<std::string> settings;
+
+  po::options_description desc("Usage: microsockets [options]\n\nOptions");
+  desc.add_options()
+      ("help,h", "show this help and exit")
+      ("version", "show the version and exit")
+      ("host", po::value(&o.host)->default_value(o.host), "address to listen on")
+      ("port,p", po::value(&o.port)->default_value(o.port), "port to listen on (0: any free port)")
+      ("plugins", po::value(&plugins)->default_value(plugins), "directory of plugin .so files")
+      ("threads", po::value(&o.threads)->default_value(o.threads), "event loop threads")
+      ("log-level", po::value(&level)->default_value(level), "debug, info, warn or error")
+      ("max-message", po::value(&o.max_message_bytes)->default_value(o.max_message_bytes),
+       "largest incoming message in bytes (larger: close 1009)")
+      ("max-output", po::value(&o.max_output_bytes)->default_value(o.max_output_bytes),
+       "unsent bytes a client may fall behind (more: close 1013)")
+      ("set", po::value(&settings)->composing(),
+       "plugin setting plugin.key=value (repeatable); "
+       "also read from MICROSOCKETS_<PLUGIN>_<KEY>");
+
+  parsed_options out;
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(desc).run(), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    out.message = fmt::format("microsockets: {} (see --help)", e.what());
+    out.exit_code = 2;
+    return out;
+  }
+  if (vm.count("help")) {
+    std::ostringstream text;
+    text << desc;
+    out.message = text.str();
+    return out;
+  }
+  if (vm.count("version")) {
+    out.message = "microsockets " MICROSOCKETS_VERSION;
+    return out;
+  }
+  auto fail = [&](std::string message) {
+    out.message = fmt::format("microsockets: {} (see --help)", message);
+    out.exit_code = 2;
+    return out;
+  };
+  if (auto l = log::parse_level(level)) o.log_level = *l;
+  else return fail(fmt::format("unknown log level '{}'", level));
+  if (o.threads == 0 || o.threads > 256) return fail("--threads must be between 1 and 256");
+  for (const auto& s : settings) {
+    auto eq = s.find('=');
+    auto dot = s.find('.');
+    if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot > eq)
+      return fail(fmt::format("--set expects plugin.key=value, got '{}'", s));
+    o.settings[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  o.plugins = plugins;
+  out.run = std::move(o);
+  return out;
+}
+
+}  // namespace microsockets

@@ -1,0 +1,44 @@
+// Every setting of the host, with its default and why.
+#pragma once
+
+#include "log.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace microsockets {
+
+struct options {
+  // Loopback by default: exposing a development server is a decision, not an accident.
+  std::string host = "127.0.0.1";
+  // The original microsockets examples use 8000; 0 picks a free port (tests).
+  std::uint16_t port = 8000;
+  // Plugins load from here in file-name order, like a conf.d directory.
+  std::filesystem::path plugins = "plugins";
+  // One event loop per thread; connections are spread over them.
+  unsigned threads = 1;
+  log::level log_level = log::level::info;
+  // Larger messages are refused with close code 1009 (RFC 6455 "message too big").
+  std::size_t max_message_bytes = 64 * 1024;
+  // Output a client has not read yet; past it the client is closed with 1013,
+  // so one slow reader never grows the server's memory or slows its room.
+  std::size_t max_output_bytes = 1024 * 1024;
+  // Plugin settings from --set plugin.key=value; the environment fills the rest.
+  std::map<std::string, std::string> settings;
+};
+
+// The outcome of reading the command line: options to run with, or text to
+// print and an exit code (help, version, or a one-line error).
+struct parsed_options {
+  std::optional<options> run;
+  std::string message;
+  int exit_code = 0;
+};
+
+parsed_options parse_options(int argc, char** argv);
+
+}  // namespace microsockets

@@ -1,0 +1,82 @@
+// The layer under Beast's websocket stream: reads go straight to the socket;
+// writes (Beast's handshake response and control frames) are appended to the
+// session's output buffer, the same buffer that data frames go to, so the two
+// never interleave mid-frame and all of a turn's output leaves in one send.
+//
+// This leans on Beast writing each frame in a single async_write_some, which
+// holds because this layer always takes every byte it is given.
+#pragma once
+
+#include "net.hpp"
+
+#include <boost/asio/any_completion_handler.hpp>
+
+#include <utility>
+
+namespace microsockets {
+
+class output_stream {
+ public:
+  using executor_type = tcp::socket::executor_type;
+  using drain_handler = net::any_completion_handler<void(error_code)>;
+
+  // Where written bytes go: the session that owns this stream.
+  class sink {
+   public:
+    virtual void append_control(net::const_buffer bytes) = 0;
+    // Completes once everything appended so far has been sent.
+    virtual void async_drain(drain_handler handler) = 0;
+
+   protected:
+    ~sink() = default;
+  };
+
+  output_stream(tcp::socket socket, sink& out) : socket_(std::move(socket)), sink_(&out) {}
+
+  executor_type get_executor() noexcept { return socket_.get_executor(); }
+  tcp::socket& socket() noexcept { return socket_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    return socket_.async_read_some(buffers, std::forward<Token>(token));
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    return net::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const ConstBuffers& bufs) {
+          std::size_t n = 0;
+          for (net::const_buffer b : beast::buffers_range_ref(bufs)) {
+            sink_->append_control(b);
+            n += b.size();
+          }
+          net::post(get_executor(), beast::bind_front_handler(std::move(handler), error_code{}, n));
+        },
+        token, buffers);
+  }
+
+  // Beast's teardown customisation points (found by argument-dependent lookup).
+  friend void teardown(beast::role_type, output_stream& s, error_code& ec) {
+    s.socket_.shutdown(tcp::socket::shutdown_both, ec);
+    s.socket_.close(ec);
+  }
+  template <class Handler>
+  friend void async_teardown(beast::role_type, output_stream& s, Handler&& handler) {
+    s.sink_->async_drain([&s, h = std::forward<Handler>(handler)](error_code ec) mutable {
+      error_code ignored;
+      s.socket_.shutdown(tcp::socket::shutdown_both, ignored);
+      s.socket_.close(ignored);
+      std::move(h)(ec);
+    });
+  }
+  friend void beast_close_socket(output_stream& s) {
+    error_code ignored;
+    s.socket_.close(ignored);
+  }
+
+ private:
+  tcp::socket socket_;
+  sink* sink_;
+};
+
+}  // namespace microsockets

@@ -1,0 +1,51 @@
+// One immutable generation of routing: every plugin's handlers, middleware and
+// hooks. The server swaps generations atomically; an event being handled keeps
+// its generation (and so its libraries) alive until it returns.
+#pragma once
+
+#include "plugin.hpp"
+#include "rooms.hpp"
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace microsockets {
+
+template <class Fn>
+struct owned_callback {
+  callback<Fn> cb;
+  plugin* owner;
+};
+
+class plugin_table {
+ public:
+  using event_handler = owned_callback<ms_on_event>;
+  using middleware = owned_callback<ms_on_middleware>;
+
+  // Takes plugins in load order. A plugin that claims an event (or the
+  // fallback) another one already has is refused with a log line and left out.
+  static std::shared_ptr<const plugin_table> build(std::vector<std::shared_ptr<plugin>> plugins);
+
+  // The handler for `event`, else the fallback, else null.
+  const event_handler* find(std::string_view event) const;
+  const std::vector<middleware>& middleware_chain() const { return middleware_; }
+  const std::vector<std::shared_ptr<plugin>>& plugins() const { return plugins_; }
+
+  // Calls fn(callback, plugin&) for every hook of one kind, in load order.
+  template <class Member, class Fn>
+  void for_each_hook(Member registrations::*hooks, Fn&& fn) const {
+    for (const auto& p : plugins_)
+      for (const auto& cb : p->regs().*hooks) fn(cb, *p);
+  }
+
+ private:
+  std::vector<std::shared_ptr<plugin>> plugins_;
+  std::unordered_map<std::string, event_handler, string_hash, std::equal_to<>> events_;
+  std::optional<event_handler> fallback_;
+  std::vector<middleware> middleware_;
+};
+
+}  // namespace microsockets

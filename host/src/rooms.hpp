@@ -1,0 +1,100 @@
+// Room membership: rooms are created on first join and vanish when empty.
+//
+// Not thread-safe: each worker thread owns one map for its own connections,
+// so a broadcast walks every worker's map on that worker's thread.
+#pragma once
+
+#include <algorithm>
+#include <functional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace microsockets {
+
+struct string_hash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
+};
+
+template <class Member>
+class room_map {
+ public:
+  // False if `m` was already a member.
+  bool join(std::string_view room, Member* m) {
+    auto& members = members_[std::string(room)];
+    if (std::find(members.begin(), members.end(), m) != members.end()) return false;
+    members.push_back(m);
+    rooms_of_[m].emplace_back(room);
+    return true;
+  }
+
+  // False if `m` was not a member.
+  bool leave(std::string_view room, Member* m) {
+    auto it = members_.find(room);
+    if (it == members_.end() || !erase_one(it->second, m)) return false;
+    if (it->second.empty()) members_.erase(it);
+    auto mine = rooms_of_.find(m);
+    auto& names = mine->second;  // kept in join order
+    names.erase(std::find(names.begin(), names.end(), room));
+    if (names.empty()) rooms_of_.erase(mine);
+    return true;
+  }
+
+  // Removes `m` from every room (a disconnect).
+  void leave_all(Member* m) {
+    auto mine = rooms_of_.find(m);
+    if (mine == rooms_of_.end()) return;
+    for (const auto& room : mine->second) {
+      auto it = members_.find(room);
+      erase_one(it->second, m);
+      if (it->second.empty()) members_.erase(it);
+    }
+    rooms_of_.erase(mine);
+  }
+
+  std::vector<std::string> rooms_of(Member* m) const {
+    auto it = rooms_of_.find(m);
+    return it == rooms_of_.end() ? std::vector<std::string>{} : it->second;
+  }
+
+  std::size_t size(std::string_view room) const {
+    auto it = members_.find(room);
+    return it == members_.end() ? 0 : it->second.size();
+  }
+  std::size_t room_count() const { return members_.size(); }
+
+  // Calls fn(Member*) once for each member of any of `rooms`.
+  template <class Rooms, class Fn>
+  void for_each_member(const Rooms& rooms, Fn&& fn) const {
+    if (std::size(rooms) == 1) {  // the common case needs no de-duplication
+      if (auto it = members_.find(std::string_view(*std::begin(rooms))); it != members_.end())
+        for (Member* m : it->second) fn(m);
+      return;
+    }
+    std::vector<Member*> all;
+    for (const auto& room : rooms)
+      if (auto it = members_.find(std::string_view(room)); it != members_.end())
+        all.insert(all.end(), it->second.begin(), it->second.end());
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    for (Member* m : all) fn(m);
+  }
+
+ private:
+  template <class V, class T>
+  static bool erase_one(V& v, const T& x) {
+    auto it = std::find(v.begin(), v.end(), x);
+    if (it == v.end()) return false;
+    *it = std::move(v.back());  // order of members does not matter
+    v.pop_back();
+    return true;
+  }
+
+  std::unordered_map<std::string, std::vector<Member*>, string_hash, std::equal_to<>> members_;
+  std::unordered_map<Member*, std::vector<std::string>> rooms_of_;
+};
+
+}  // namespace microsockets

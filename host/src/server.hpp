@@ -1,0 +1,84 @@
+// The host: worker threads, the listener, the plugins and their current
+// routing table, signals and graceful shutdown. Implements host_services, the
+// operations plugins call, on top of the workers.
+#pragma once
+
+#include "host_services.hpp"
+#include "net.hpp"
+#include "options.hpp"
+#include "plugin_table.hpp"
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+struct ms_handshake;
+
+namespace microsockets {
+
+class listener;
+class websocket_session;
+class worker;
+
+// A reason the host cannot start, in one line for the user.
+struct startup_error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+class server final : public host_services {
+ public:
+  explicit server(options opts);
+  ~server() override;
+
+  // Loads the plugins, runs on_startup, binds. Throws startup_error.
+  void start();
+  // Serves until SIGINT/SIGTERM or stop(), then shuts down gracefully.
+  void run();
+  void stop();  // any thread
+
+  const options& opts() const { return opts_; }
+  tcp::endpoint local_endpoint() const;
+  worker& next_worker();
+  std::shared_ptr<const plugin_table> table() const { return table_.load(); }
+
+  // Called by the sessions, on their worker's thread.
+  void decide_upgrade(ms_handshake& hs);
+  void connected(websocket_session& s);
+  void received(websocket_session& s, std::string_view text);
+  void disconnected(ms_conn_id id, std::uint16_t code);
+
+  // host_services
+  ms_status emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool payload_is_json) override;
+  ms_status join(ms_conn_id conn, std::string_view room) override;
+  ms_status leave(ms_conn_id conn, std::string_view room) override;
+  ms_status rooms(ms_conn_id conn, std::vector<std::string>& out) override;
+  ms_status broadcast(ms_conn_id from, std::string_view event, std::string_view payload, bool payload_is_json,
+                      std::vector<std::string> rooms, bool skip_self) override;
+  ms_status close(ms_conn_id conn, std::uint16_t code, std::string_view reason) override;
+  ms_status set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) override;
+  ms_status get_attribute(ms_conn_id conn, std::string_view key, std::string& out) override;
+  ms_status request(ms_conn_id conn, ms_request_field field, std::string_view key, std::string& out) override;
+  std::optional<std::string> setting(std::string_view plugin, std::string_view key) override;
+
+ private:
+  std::vector<std::shared_ptr<plugin>> load_plugins();
+  // Runs fn(session) on the connection's thread: now if this is it, else queued.
+  template <class Fn>
+  ms_status with_session(ms_conn_id id, Fn&& fn);
+  worker* worker_for(ms_conn_id id);
+  void shutdown();
+  void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
+
+  options opts_;
+  std::vector<std::unique_ptr<worker>> workers_;
+  std::atomic<unsigned> next_worker_{0};
+  std::shared_ptr<listener> listener_;
+  std::atomic<std::shared_ptr<const plugin_table>> table_;
+  std::unique_ptr<net::signal_set> signals_;
+  std::unique_ptr<net::steady_timer> shutdown_timer_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace microsockets

@@ -1,0 +1,159 @@
+#include "websocket_session.hpp"
+
+#include "log.hpp"
+#include "server.hpp"
+#include "stats.hpp"
+#include "worker.hpp"
+
+namespace microsockets {
+namespace {
+
+// A write buffer larger than this after a burst is given back to the allocator.
+constexpr std::size_t keep_buffer_bytes = 64 * 1024;
+
+std::uint16_t close_code_for(error_code ec, const websocket::stream<output_stream>& ws) {
+  if (ec == websocket::error::closed)  // a close frame without a code means 1005
+    return ws.reason().code ? std::uint16_t(ws.reason().code) : std::uint16_t(websocket::close_code::no_status);
+  if (ec == websocket::error::message_too_big) return websocket::close_code::too_big;
+  if (ec == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
+  if (ec == websocket::condition::protocol_violation) return websocket::close_code::protocol_error;
+  return 1006;  // closed without a close frame (RFC 6455 7.1.5)
+}
+
+}  // namespace
+
+websocket_session::websocket_session(tcp::socket socket, worker& home, server& srv,
+                                     request_info request, attributes attrs)
+    : ws_(std::move(socket), static_cast<output_stream::sink&>(*this)),
+      home_(home),
+      server_(srv),
+      id_(home.next_id()),
+      request_(std::move(request)),
+      attributes_(std::move(attrs)) {}
+
+void websocket_session::start(http::request<http::string_body> req, header_list response_headers,
+                              std::string protocol) {
+  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
+  ws_.read_message_max(server_.opts().max_message_bytes);
+  ws_.set_option(websocket::stream_base::decorator(
+      [headers = std::move(response_headers), protocol = std::move(protocol)](websocket::response_type& res) {
+        res.set(http::field::server, "microsockets");
+        for (const auto& [name, value] : headers) res.set(name, value);
+        if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
+      }));
+  ws_.async_accept(req, [self = shared_from_this()](error_code ec) {
+    if (ec) {
+      log::debug("connection {}: handshake failed: {}", self->id_, ec.message());
+      return;
+    }
+    self->home_.add(self);
+    self->server_.connected(*self);
+    self->read();
+  });
+}
+
+void websocket_session::read() {
+  ws_.async_read(read_buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+}
+
+void websocket_session::on_read(error_code ec, std::size_t) {
+  if (ec) return finish(ec);
+  if (ws_.got_binary()) {
+    close(websocket::close_code::unknown_data, "binary messages are not supported");
+  } else {
+    std::string_view text(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
+    server_.received(*this, text);
+  }
+  read_buffer_.consume(read_buffer_.size());
+  read();
+}
+
+void websocket_session::finish(error_code ec) {
+  if (finished_) return;
+  finished_ = true;
+  const std::uint16_t code = close_code_ ? close_code_ : close_code_for(ec, ws_);
+  log::debug("connection {}: closed with {} ({})", id_, code, ec.message());
+  auto self = shared_from_this();  // remove() drops the worker's reference
+  home_.remove(*this);
+  server_.disconnected(id_, code);
+}
+
+void websocket_session::send(std::string_view frame) {
+  if (close_code_ || finished_ || !ws_.is_open()) return;  // nothing may follow a close frame
+  const std::size_t limit = server_.opts().max_output_bytes;
+  if (pending_.size() + writing_.size() + frame.size() > limit) {
+    counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
+    log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {})", id_,
+              request_.remote, pending_.size() + writing_.size() + frame.size(), limit);
+    pending_.clear();
+    close(websocket::close_code::try_again_later, "output limit exceeded");
+    return;
+  }
+  queue(frame);
+}
+
+void websocket_session::close(std::uint16_t code, std::string_view reason) {
+  if (close_code_ || finished_ || !ws_.is_open()) return;
+  close_code_ = code;
+  websocket::close_reason why(code);
+  reason = reason.substr(0, websocket::reason_string::static_capacity);
+  why.reason.assign(reason.data(), reason.size());
+  ws_.async_close(why, [self = shared_from_this()](error_code ec) {
+    if (ec) log::debug("connection {}: close: {}", self->id_, ec.message());
+  });
+}
+
+void websocket_session::append_control(net::const_buffer bytes) {
+  queue({static_cast<const char*>(bytes.data()), bytes.size()});
+}
+
+void websocket_session::queue(std::string_view bytes) {
+  pending_.append(bytes);
+  if (!flush_scheduled_) {
+    flush_scheduled_ = true;
+    home_.schedule_flush(shared_from_this());
+  }
+}
+
+void websocket_session::flush() {
+  flush_scheduled_ = false;
+  if (write_in_flight_ || pending_.empty()) return;
+  writing_.swap(pending_);
+  write_in_flight_ = true;
+  net::async_write(ws_.next_layer().socket(), net::buffer(writing_),
+                   [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
+}
+
+void websocket_session::on_write(error_code ec) {
+  write_in_flight_ = false;
+  writing_.clear();
+  if (writing_.capacity() > keep_buffer_bytes) std::string().swap(writing_);
+  if (ec) pending_.clear();  // the read side sees the broken socket and finishes
+  if (!ec && !pending_.empty()) return flush();
+  if (drained_) {
+    auto handler = std::move(*drained_);
+    drained_.reset();
+    std::move(handler)(ec);
+  }
+}
+
+void websocket_session::async_drain(output_stream::drain_handler handler) {
+  if (write_in_flight_ || !pending_.empty()) {
+    drained_ = std::move(handler);
+    return;
+  }
+  net::post(ws_.get_executor(), [h = std::move(handler)]() mutable { std::move(h)(error_code{}); });
+}
+
+void websocket_session::set_attribute(std::string_view key, std::string_view value) {
+  std::lock_guard lock(attributes_mutex_);
+  attributes_.insert_or_assign(std::string(key), std::string(value));
+}
+
+std::optional<std::string> websocket_session::attribute(std::string_view key) {
+  std::lock_guard lock(attributes_mutex_);
+  if (auto it = attributes_.find(key); it != attributes_.end()) return it->second;
+  return std::nullopt;
+}
+
+}  // namespace microsockets

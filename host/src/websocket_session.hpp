@@ -1,0 +1,84 @@
+// One WebSocket connection: Beast does the handshake, reading, ping/pong and
+// close; data frames are appended to an output buffer that the worker writes
+// once per loop turn, bounded by max_output_bytes.
+//
+// Lifetime: owned by its worker's connection map from accept until the read
+// loop ends (finish), and by any operation in flight. All members but the
+// attributes (guarded by attributes_mutex_) are touched on the worker's thread only.
+#pragma once
+
+#include "net.hpp"
+#include "output_stream.hpp"
+#include "request_info.hpp"
+
+#include <microsockets/abi.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace microsockets {
+
+class server;
+class worker;
+
+class websocket_session final : public std::enable_shared_from_this<websocket_session>,
+                                private output_stream::sink {
+ public:
+  using attributes = std::map<std::string, std::string, std::less<>>;
+  using header_list = std::vector<std::pair<std::string, std::string>>;
+
+  websocket_session(tcp::socket socket, worker& home, server& srv, request_info request, attributes attrs);
+
+  // Completes the upgrade of `req`, then reads until the connection ends.
+  void start(http::request<http::string_body> req, header_list response_headers, std::string protocol);
+
+  ms_conn_id id() const { return id_; }
+  const request_info& request() const { return request_; }  // immutable: any thread
+
+  // Queues an encoded frame. Past the output limit the client is closed with 1013.
+  void send(std::string_view frame);
+  // Starts the close handshake; later calls do nothing.
+  void close(std::uint16_t code, std::string_view reason);
+  // Writes the queued output (called by the worker at the end of a turn).
+  void flush();
+
+  void set_attribute(std::string_view key, std::string_view value);  // any thread
+  std::optional<std::string> attribute(std::string_view key);        // any thread
+
+ private:
+  void append_control(net::const_buffer bytes) override;
+  void async_drain(output_stream::drain_handler handler) override;
+
+  void queue(std::string_view bytes);
+  void on_write(error_code ec);
+  void read();
+  void on_read(error_code ec, std::size_t bytes);
+  void finish(error_code ec);
+
+  websocket::stream<output_stream> ws_;
+  worker& home_;
+  server& server_;
+  const ms_conn_id id_;
+  const request_info request_;
+  beast::flat_buffer read_buffer_;
+
+  std::string pending_;  // queued, not yet handed to the socket
+  std::string writing_;  // handed to the socket, write in flight
+  bool write_in_flight_ = false;
+  bool flush_scheduled_ = false;
+  std::optional<output_stream::drain_handler> drained_;
+
+  std::uint16_t close_code_ = 0;  // the code we closed with, if we did
+  bool finished_ = false;
+
+  std::mutex attributes_mutex_;
+  attributes attributes_;
+};
+
+}  // namespace microsockets

@@ -1,0 +1,102 @@
+#include "worker.hpp"
+
+#include "websocket_session.hpp"
+
+namespace microsockets {
+namespace {
+thread_local worker* current_worker = nullptr;
+// Ready handlers run per turn before output is written; bounds the latency
+// one busy turn adds to the writes it batches.
+constexpr int max_handlers_per_turn = 256;
+}  // namespace
+
+worker::worker(unsigned index) : index_(index), ioc_(1) {}
+
+bool worker::on_this_thread() const { return current_worker == this; }
+
+void worker::run() {
+  current_worker = this;
+  auto keep_running = net::make_work_guard(ioc_);
+  while (!ioc_.stopped()) {
+    ioc_.run_one();
+    for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
+    }
+    flush_scheduled();
+  }
+  current_worker = nullptr;
+}
+
+void worker::schedule_flush(std::shared_ptr<websocket_session> session) {
+  to_flush_.push_back(std::move(session));
+}
+
+void worker::flush_scheduled() {
+  // A flush can schedule another (a session that had queued more); take the batch first.
+  auto batch = std::move(to_flush_);
+  to_flush_.clear();
+  for (auto& s : batch) s->flush();
+}
+
+void worker::add(std::shared_ptr<websocket_session> session) {
+  std::lock_guard lock(mutex_);
+  const auto id = session->id();
+  sessions_.emplace(id, std::move(session));
+}
+
+void worker::remove(websocket_session& session) {
+  std::shared_ptr<websocket_session> keep;  // destroyed after the lock is released
+  std::lock_guard lock(mutex_);
+  rooms_.leave_all(&session);
+  if (auto it = sessions_.find(session.id()); it != sessions_.end()) {
+    keep = std::move(it->second);
+    sessions_.erase(it);
+  }
+}
+
+websocket_session* worker::find(ms_conn_id id) {
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.get();
+}
+
+std::shared_ptr<websocket_session> worker::find_shared(ms_conn_id id) {
+  std::lock_guard lock(mutex_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+std::size_t worker::connection_count() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
+}
+
+bool worker::join(websocket_session& s, std::string_view room) {
+  std::lock_guard lock(mutex_);
+  return rooms_.join(room, &s);
+}
+
+bool worker::leave(websocket_session& s, std::string_view room) {
+  std::lock_guard lock(mutex_);
+  return rooms_.leave(room, &s);
+}
+
+std::vector<std::string> worker::rooms_of(websocket_session& s) {
+  std::lock_guard lock(mutex_);
+  return rooms_.rooms_of(&s);
+}
+
+void worker::deliver(const shared_frame& frame, const std::vector<std::string>& rooms, ms_conn_id skip) {
+  rooms_.for_each_member(rooms, [&](websocket_session* s) {
+    if (s->id() != skip) s->send(*frame);
+  });
+}
+
+void worker::close_all(std::uint16_t code, std::string_view reason) {
+  std::vector<std::shared_ptr<websocket_session>> all;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [id, s] : sessions_) all.push_back(s);
+  }
+  for (auto& s : all) s->close(code, reason);
+}
+
+}  // namespace microsockets

@@ -1,0 +1,82 @@
+// One event-loop thread: its io_context, the connections it owns and their
+// rooms. Everything here runs on the worker's own thread except the calls
+// marked "any thread", which go through the mutex or are posted over.
+//
+// A loop turn runs every ready handler (bounded), then writes each connection
+// that has output once: that is what batches many frames into one send.
+#pragma once
+
+#include "frame.hpp"
+#include "net.hpp"
+#include "rooms.hpp"
+
+#include <microsockets/abi.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace microsockets {
+
+class websocket_session;
+
+class worker {
+ public:
+  explicit worker(unsigned index);
+  worker(const worker&) = delete;
+  worker& operator=(const worker&) = delete;
+
+  net::io_context& context() { return ioc_; }
+  unsigned index() const { return index_; }
+
+  // Runs the loop on the calling thread until stop().
+  void run();
+  void stop() { ioc_.stop(); }  // any thread
+  bool on_this_thread() const;
+
+  // Runs fn now if called on this worker's thread, else queues it here. Any thread.
+  template <class Fn>
+  void execute(Fn&& fn) {
+    if (on_this_thread()) fn();
+    else net::post(ioc_, std::forward<Fn>(fn));
+  }
+
+  // Connection ids carry their worker's index in the low byte.
+  ms_conn_id next_id() { return (++id_sequence_ << 8) | index_; }
+  static unsigned worker_of(ms_conn_id id) { return unsigned(id & 0xff); }
+
+  void add(std::shared_ptr<websocket_session> session);
+  void remove(websocket_session& session);  // and from all its rooms
+  websocket_session* find(ms_conn_id id);   // this thread only
+  std::shared_ptr<websocket_session> find_shared(ms_conn_id id);  // any thread
+  std::size_t connection_count();  // any thread
+
+  bool join(websocket_session& s, std::string_view room);
+  bool leave(websocket_session& s, std::string_view room);
+  std::vector<std::string> rooms_of(websocket_session& s);  // any thread
+
+  // Queues `frame` to every local member of `rooms` except `skip`.
+  void deliver(const shared_frame& frame, const std::vector<std::string>& rooms, ms_conn_id skip);
+
+  // Asks every connection to close with `code` (graceful shutdown).
+  void close_all(std::uint16_t code, std::string_view reason);
+
+  // The session has output; it is written at the end of this turn.
+  void schedule_flush(std::shared_ptr<websocket_session> session);
+
+ private:
+  void flush_scheduled();
+
+  unsigned index_;
+  net::io_context ioc_;
+  std::uint64_t id_sequence_ = 0;
+  // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
+  std::mutex mutex_;
+  std::unordered_map<ms_conn_id, std::shared_ptr<websocket_session>> sessions_;
+  room_map<websocket_session> rooms_;
+  std::vector<std::shared_ptr<websocket_session>> to_flush_;
+};
+
+}  // namespace microsockets
