@@ -71,7 +71,7 @@ void http_session::on_read(error_code ec, std::size_t) {
     return respond(text_response(req, http::status::method_not_allowed, "method not allowed\n"));
   if (req.target() == "/healthz") return respond(text_response(req, http::status::ok, "ok\n"));
   if (req.target() == "/metrics")
-    return respond(text_response(req, http::status::ok, counters.render(), "text/plain; version=0.0.4"));
+    return respond(text_response(req, http::status::ok, server_.metrics(), "text/plain; version=0.0.4"));
   respond(text_response(req, http::status::not_found, "not found\n"));
 }
 

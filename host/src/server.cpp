@@ -143,6 +143,13 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
   for (auto& w : workers_) w->stop();
 }
 
+std::string server::metrics() {
+  std::size_t rooms = 0;
+  for (auto& w : workers_) rooms += w->room_count();
+  // A room with members on several threads counts once per thread.
+  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms);
+}
+
 worker& server::next_worker() { return *workers_[next_worker_++ % workers_.size()]; }
 
 void server::decide_upgrade(ms_handshake& hs) {

@@ -41,6 +41,8 @@ class server final : public host_services {
   const options& opts() const { return opts_; }
   tcp::endpoint local_endpoint() const;
   worker& next_worker();
+  // The /metrics page: the counters, plus gauges read from the workers.
+  std::string metrics();
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
 
   // Called by the sessions, on their worker's thread.

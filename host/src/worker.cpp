@@ -84,6 +84,11 @@ std::vector<std::string> worker::rooms_of(websocket_session& s) {
   return rooms_.rooms_of(&s);
 }
 
+std::size_t worker::room_count() {
+  std::lock_guard lock(mutex_);
+  return rooms_.room_count();
+}
+
 void worker::deliver(const shared_frame& frame, const std::vector<std::string>& rooms, ms_conn_id skip) {
   rooms_.for_each_member(rooms, [&](websocket_session* s) {
     if (s->id() != skip) s->send(*frame);

@@ -56,6 +56,7 @@ class worker {
   bool join(websocket_session& s, std::string_view room);
   bool leave(websocket_session& s, std::string_view room);
   std::vector<std::string> rooms_of(websocket_session& s);  // any thread
+  std::size_t room_count();                                  // any thread
 
   // Queues `frame` to every local member of `rooms` except `skip`.
   void deliver(const shared_frame& frame, const std::vector<std::string>& rooms, ms_conn_id skip);

@@ -1,0 +1,144 @@
+// Starts the real host binary on an ephemeral port with a plugins directory of
+// its own, and gives tests WebSocket clients that queue what they receive.
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+
+export const env = {
+  host: process.env.MICROSOCKETS_HOST,
+  testPlugins: process.env.MICROSOCKETS_TEST_PLUGINS,
+  plugins: process.env.MICROSOCKETS_PLUGINS,
+  chatPlugins: process.env.MICROSOCKETS_CHAT_PLUGINS,
+  build: process.env.MICROSOCKETS_BUILD,
+};
+for (const [k, v] of Object.entries(env)) if (!v) throw new Error(`set ${k} (ctest does)`);
+
+export const DEADLINE_MS = 5000;
+
+// Polls `check` until it returns a truthy value or the deadline passes.
+export async function waitFor(check, what, ms = DEADLINE_MS) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+// files: { '10-probe.so': '/path/to/probe.so', 'notes.txt': { text: '...' } }
+export function pluginDir(files) {
+  const dir = mkdtempSync(join(tmpdir(), 'microsockets-test-'));
+  for (const [name, source] of Object.entries(files)) {
+    if (typeof source === 'string') copyFileSync(source, join(dir, name));
+    else writeFileSync(join(dir, name), source.text);
+  }
+  return dir;
+}
+
+export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
+
+export async function startHost({ plugins, args = [], extraEnv = {} }) {
+  const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
+  const proc = spawn(env.host, ['--port', '0', '--plugins', dir, '--log-level', 'debug', ...args], {
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  let exit = null;
+  exited.then((e) => (exit = e));
+
+  const port = await waitFor(() => {
+    if (exit) throw new Error(`host exited (${JSON.stringify(exit)}) before listening:\n${log}`);
+    return log.match(/listening on ws:\/\/[\d.]+:(\d+)/)?.[1];
+  }, 'the host to listen');
+
+  return {
+    port: Number(port),
+    url: `ws://127.0.0.1:${port}`,
+    dir,
+    proc,
+    log: () => log,
+    exited,
+    waitForLog: (pattern) => waitFor(() => pattern.test(log), `log line ${pattern}`),
+    async stop() {
+      if (!exit) {
+        proc.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+// A client that keeps every event it receives, for tests to take in order.
+export class Client {
+  static async open(url, { protocols, headers } = {}) {
+    const client = new Client(new WebSocket(url, protocols, { headers }));
+    await new Promise((resolve, reject) => {
+      client.ws.once('open', resolve);
+      client.ws.once('error', reject);
+      client.ws.once('unexpected-response', (req, res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode, body })));
+      });
+    });
+    return client;
+  }
+
+  constructor(ws) {
+    this.ws = ws;
+    this.inbox = [];
+    this.closed = null;
+    ws.on('message', (data, isBinary) => this.inbox.push(isBinary ? { binary: data } : JSON.parse(data.toString())));
+    ws.on('close', (code, reason) => (this.closed = { code, reason: reason.toString() }));
+    ws.on('error', () => {});
+  }
+
+  send(event, payload = '') {
+    this.ws.send(JSON.stringify({ event, payload }));
+  }
+
+  sendRaw(data, options) {
+    this.ws.send(data, options);
+  }
+
+  // The next message received, which must be `event`; returns its payload.
+  async next(event, ms = DEADLINE_MS) {
+    const message = await waitFor(() => this.inbox.shift(), `event "${event}"`, ms);
+    if (message.event !== event) throw new Error(`expected "${event}", got ${JSON.stringify(message)}`);
+    return message.payload;
+  }
+
+  // Sends `event` and returns the payload of the reply, by default of the same name.
+  async ask(event, payload = '', reply = event) {
+    this.send(event, payload);
+    return this.next(reply);
+  }
+
+  async waitClosed(ms = DEADLINE_MS) {
+    return waitFor(() => this.closed, 'the connection to close', ms);
+  }
+
+  close(code) {
+    this.ws.close(code);
+    return this.waitClosed();
+  }
+}
+
+// The host's /metrics page as { name: number }.
+export async function metrics(host) {
+  const text = await (await fetch(`http://127.0.0.1:${host.port}/metrics`)).text();
+  return Object.fromEntries(
+    text.trim().split('\n').map((line) => {
+      const [name, value] = line.split(' ');
+      return [name.replace(/^microsockets_/, ''), Number(value)];
+    }),
+  );
+}

@@ -1,0 +1,140 @@
+// A plugin that exposes the whole SDK to the integration tests, one event per
+// capability. Payload formats are plain text so tests can build them by hand.
+#include <microsockets/plugin.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace ms = microsockets;
+
+namespace {
+
+std::vector<std::string> split(std::string_view s, char sep) {
+  std::vector<std::string> out;
+  while (true) {
+    auto at = s.find(sep);
+    out.emplace_back(s.substr(0, at));
+    if (at == std::string_view::npos) return out;
+    s = s.substr(at + 1);
+  }
+}
+
+std::string status_name(ms::status s) {
+  switch (s) {
+    case ms::status::ok: return "ok";
+    case ms::status::gone: return "gone";
+    case ms::status::invalid: return "invalid";
+    case ms::status::not_found: return "not_found";
+    default: return "other";
+  }
+}
+
+// Threads that outlive a handler; joined at shutdown so none runs past unload.
+std::mutex threads_mutex;
+std::vector<std::thread> threads;
+void later(std::function<void()> fn) {
+  std::lock_guard lock(threads_mutex);
+  threads.emplace_back(std::move(fn));
+}
+
+std::mutex remembered_mutex;
+ms::connection remembered;
+std::atomic<int> malformed{0};
+std::atomic<int> last_close_code{0};
+
+}  // namespace
+
+MICROSOCKETS_PLUGIN(probe) {
+  app.on("echo", [](ms::socket& ws) { ws.emit("echo", ws.payload()); });
+  app.on("echo_json", [](ms::socket& ws) { ws.emit("echo_json", status_name(ws.emit_json("raw", ws.payload()))); });
+  app.on("join", [](ms::socket& ws) {
+    ws.join(ws.payload());
+    ws.emit("joined", ws.payload());
+  });
+  app.on("leave", [](ms::socket& ws) {
+    ws.leave(ws.payload());
+    ws.emit("left", ws.payload());
+  });
+  app.on("rooms", [](ms::socket& ws) {
+    std::string list;
+    for (const auto& r : ws.rooms()) list += (list.empty() ? "" : ",") + r;
+    ws.emit("rooms", list);
+  });
+  // "room1,room2|skip_self(0/1)|text"
+  app.on("say", [](ms::socket& ws) {
+    auto parts = split(ws.payload(), '|');
+    ws.broadcast("said", parts.at(2), split(parts.at(0), ','), parts.at(1) == "1");
+  });
+  // "key=value"
+  app.on("set", [](ms::socket& ws) {
+    auto kv = split(ws.payload(), '=');
+    ws.set(kv.at(0), kv.at(1));
+    ws.emit("set", kv.at(0));
+  });
+  app.on("get", [](ms::socket& ws) { ws.emit("get", ws.get(ws.payload()).value_or("<none>")); });
+  app.on("request", [](ms::socket& ws) {
+    ws.emit("request", ws.path() + "|" + ws.query("q").value_or("<none>") + "|" +
+                           ws.header("X-Probe-Header").value_or("<none>") + "|" + ws.remote());
+  });
+  app.on("close", [](ms::socket& ws) { ws.close(std::uint16_t(std::stoi(std::string(ws.payload()))), "probe closes"); });
+  app.on("throw", [](ms::socket&) -> void { throw std::runtime_error("probe was asked to throw"); });
+
+  // The thread-safe handle: reply from another thread after a delay.
+  app.on("later", [](ms::socket& ws) {
+    later([conn = ws.handle(), text = std::string(ws.payload())] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      conn.emit("later", text);
+    });
+  });
+  app.on("remember", [](ms::socket& ws) {
+    std::lock_guard lock(remembered_mutex);
+    remembered = ws.handle();
+    ws.emit("remembered");
+  });
+  // Uses the remembered handle from another thread and reports what each call returned.
+  app.on("poke", [](ms::socket& ws) {
+    later([conn = ws.handle()] {
+      ms::connection target;
+      {
+        std::lock_guard lock(remembered_mutex);
+        target = remembered;
+      }
+      std::string report = status_name(target.emit("poked")) + "," + status_name(target.join("x")) + "," +
+                           status_name(target.broadcast("said", "from a thread", {"x"})) + "," +
+                           status_name(target.close());
+      conn.emit("poke", report);
+    });
+  });
+
+  app.on("malformed_seen", [](ms::socket& ws) { ws.emit("malformed_seen", std::to_string(malformed.load())); });
+  app.on("last_close_code", [](ms::socket& ws) { ws.emit("last_close_code", std::to_string(last_close_code.load())); });
+  app.on("setting", [&app](ms::socket& ws) { ws.emit("setting", app.config(ws.payload()).value_or("<none>")); });
+
+  app.fallback([](ms::socket& ws) { ws.emit("unknown", ws.event()); });
+  app.on_error([](ms::connection, std::string_view) { ++malformed; });
+  app.on_disconnect([](ms::connection, std::uint16_t code) { last_close_code = code; });
+
+  // ?reject=403 refuses the upgrade; an offered "probe.v1" subprotocol is chosen.
+  app.on_connect([](ms::handshake& hs) {
+    if (auto status = hs.query("reject")) return hs.reject(std::uint16_t(std::stoi(*status)), "rejected by probe");
+    hs.set_header("X-Probe", "accepted");
+    hs.select_protocol("probe.v1");
+    hs.set("greeting", "set during on_connect");
+  });
+
+  app.on_startup([&app] { app.log(ms::log_level::info, "probe started"); });
+  app.on_shutdown([&app] {
+    std::vector<std::thread> pending;
+    {
+      std::lock_guard lock(threads_mutex);
+      pending.swap(threads);
+    }
+    for (auto& t : pending) t.join();
+    app.log(ms::log_level::info, "probe shut down");
+  });
+}
