@@ -66,12 +66,15 @@ export async function startHost({ plugins, args = [], extraEnv = {} }) {
     log: () => log,
     exited,
     waitForLog: (pattern) => waitFor(() => pattern.test(log), `log line ${pattern}`),
+    // Ends the host and fails if a sanitizer reported anything while it ran.
     async stop() {
       if (!exit) {
         proc.kill('SIGKILL');
         await exited;
       }
       rmSync(dir, { recursive: true, force: true });
+      const report = log.match(/(ERROR: \w+Sanitizer|runtime error:).*/);
+      if (report) throw new Error(`sanitizer report from the host: ${report[0]}\n${log}`);
     },
   };
 }

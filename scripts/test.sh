@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Installs, builds and runs every test: once in the release build, once more
+# with AddressSanitizer and UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+jobs=$(nproc)
+scripts/build.sh build
+(cd build && ctest --output-on-failure -j"$jobs")
+
+scripts/build.sh build-asan -DMICROSOCKETS_SANITIZE=ON
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
