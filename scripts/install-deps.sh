@@ -25,7 +25,7 @@ if ((${#missing[@]})); then
 fi
 
 # JavaScript packages, exactly as locked.
-for dir in tests; do
+for dir in sdk/js tests; do
   if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi

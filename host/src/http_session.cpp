@@ -72,7 +72,33 @@ void http_session::on_read(error_code ec, std::size_t) {
   if (req.target() == "/healthz") return respond(text_response(req, http::status::ok, "ok\n"));
   if (req.target() == "/metrics")
     return respond(text_response(req, http::status::ok, server_.metrics(), "text/plain; version=0.0.4"));
+  if (const auto* files = server_.files())
+    if (auto file = files->resolve(req.target())) return serve_file(req, *file);
   respond(text_response(req, http::status::not_found, "not found\n"));
+}
+
+void http_session::serve_file(const http::request<http::string_body>& req, const std::filesystem::path& file) {
+  http::file_body::value_type body;
+  error_code ec;
+  body.open(file.c_str(), beast::file_mode::scan, ec);
+  if (ec) return respond(text_response(req, http::status::not_found, "not found\n"));
+  const auto type = static_files::content_type(file);
+  const auto size = body.size();
+  auto headers = [&](auto& res) {
+    res.set(http::field::server, "microsockets");
+    res.set(http::field::content_type, type);
+    res.content_length(size);
+    res.keep_alive(req.keep_alive());
+  };
+  if (req.method() == http::verb::head) {
+    http::response<http::empty_body> res{http::status::ok, req.version()};
+    headers(res);
+    return respond(std::move(res));
+  }
+  http::response<http::file_body> res{std::piecewise_construct, std::make_tuple(std::move(body)),
+                                      std::make_tuple(http::status::ok, req.version())};
+  headers(res);
+  respond(std::move(res));
 }
 
 void http_session::upgrade(http::request<http::string_body> req) {
@@ -93,9 +119,10 @@ void http_session::upgrade(http::request<http::string_body> req) {
   session->start(std::move(req), std::move(hs.response_headers), std::move(hs.protocol));
 }
 
-void http_session::respond(http::response<http::string_body> res) {
+template <class Body>
+void http_session::respond(http::response<Body> res) {
   const bool keep_alive = res.keep_alive();
-  auto shared = std::make_shared<http::response<http::string_body>>(std::move(res));
+  auto shared = std::make_shared<http::response<Body>>(std::move(res));
   http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep_alive](error_code ec, std::size_t) {
     if (!ec && keep_alive) return self->read();
     self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -1,9 +1,11 @@
 // One HTTP connection until it upgrades: reads requests, lets the on_connect
-// hooks decide an upgrade, serves /healthz and /metrics, 404 for the rest.
+// hooks decide an upgrade, serves /healthz, /metrics and the --static files,
+// 404 for the rest.
 #pragma once
 
 #include "net.hpp"
 
+#include <filesystem>
 #include <memory>
 #include <optional>
 
@@ -21,7 +23,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> req);
-  void respond(http::response<http::string_body> res);
+  void serve_file(const http::request<http::string_body>& req, const std::filesystem::path& file);
+  template <class Body>
+  void respond(http::response<Body> res);
 
   beast::tcp_stream stream_;
   worker& home_;

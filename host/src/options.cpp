@@ -21,6 +21,7 @@ parsed_options parse_options(int argc, char** argv) {
       ("host", po::value(&o.host)->default_value(o.host), "address to listen on")
       ("port,p", po::value(&o.port)->default_value(o.port), "port to listen on (0: any free port)")
       ("plugins", po::value(&plugins)->default_value(plugins), "directory of plugin .so files")
+      ("static", po::value<std::string>(), "serve the files of this directory over HTTP")
       ("threads", po::value(&o.threads)->default_value(o.threads), "event loop threads")
       ("log-level", po::value(&level)->default_value(level), "debug, info, warn or error")
       ("max-message", po::value(&o.max_message_bytes)->default_value(o.max_message_bytes),
@@ -67,6 +68,7 @@ parsed_options parse_options(int argc, char** argv) {
     o.settings[s.substr(0, eq)] = s.substr(eq + 1);
   }
   o.plugins = plugins;
+  if (vm.count("static")) o.static_dir = vm["static"].as<std::string>();
   out.run = std::move(o);
   return out;
 }

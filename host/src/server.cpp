@@ -65,6 +65,12 @@ void server::start() {
   if (!fs::is_directory(opts_.plugins))
     throw startup_error(fmt::format("plugins directory '{}' does not exist", opts_.plugins.string()));
 
+  if (opts_.static_dir) {
+    if (!fs::is_directory(*opts_.static_dir))
+      throw startup_error(fmt::format("static directory '{}' does not exist", opts_.static_dir->string()));
+    files_.emplace(*opts_.static_dir);
+  }
+
   auto table = plugin_table::build(load_plugins());
   for (const auto& p : table->plugins()) log::info("loaded plugin {}: {}", p->label(), describe_registrations(*p));
   if (table->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
@@ -82,6 +88,7 @@ void server::start() {
   }
   log::info("listening on ws://{}:{} with {} thread{}", opts_.host, local_endpoint().port(), workers_.size(),
             workers_.size() == 1 ? "" : "s");
+  if (files_) log::info("serving {} at http://{}:{}/", opts_.static_dir->string(), opts_.host, local_endpoint().port());
 }
 
 tcp::endpoint server::local_endpoint() const { return listener_->local_endpoint(); }

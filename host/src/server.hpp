@@ -7,6 +7,7 @@
 #include "net.hpp"
 #include "options.hpp"
 #include "plugin_table.hpp"
+#include "static_files.hpp"
 
 #include <atomic>
 #include <memory>
@@ -44,6 +45,7 @@ class server final : public host_services {
   // The /metrics page: the counters, plus gauges read from the workers.
   std::string metrics();
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
+  const static_files* files() const { return files_ ? &*files_ : nullptr; }
 
   // Called by the sessions, on their worker's thread.
   void decide_upgrade(ms_handshake& hs);
@@ -81,6 +83,7 @@ class server final : public host_services {
   std::unique_ptr<net::signal_set> signals_;
   std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::atomic<bool> stopping_{false};
+  std::optional<static_files> files_;
 };
 
 }  // namespace microsockets

@@ -12,6 +12,8 @@ export const env = {
   plugins: process.env.MICROSOCKETS_PLUGINS,
   chatPlugins: process.env.MICROSOCKETS_CHAT_PLUGINS,
   build: process.env.MICROSOCKETS_BUILD,
+  chatWww: process.env.MICROSOCKETS_CHAT_WWW,
+  sdkJs: process.env.MICROSOCKETS_SDK_JS,
 };
 for (const [k, v] of Object.entries(env)) if (!v) throw new Error(`set ${k} (ctest does)`);
 
@@ -40,9 +42,9 @@ export function pluginDir(files) {
 
 export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
 
-export async function startHost({ plugins, args = [], extraEnv = {} }) {
+export async function startHost({ plugins, args = [], extraEnv = {}, port = 0 }) {
   const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
-  const proc = spawn(env.host, ['--port', '0', '--plugins', dir, '--log-level', 'debug', ...args], {
+  const proc = spawn(env.host, ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args], {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -53,26 +55,26 @@ export async function startHost({ plugins, args = [], extraEnv = {} }) {
   let exit = null;
   exited.then((e) => (exit = e));
 
-  const port = await waitFor(() => {
+  const listening = await waitFor(() => {
     if (exit) throw new Error(`host exited (${JSON.stringify(exit)}) before listening:\n${log}`);
     return log.match(/listening on ws:\/\/[\d.]+:(\d+)/)?.[1];
   }, 'the host to listen');
 
   return {
-    port: Number(port),
-    url: `ws://127.0.0.1:${port}`,
+    port: Number(listening),
+    url: `ws://127.0.0.1:${listening}`,
     dir,
     proc,
     log: () => log,
     exited,
     waitForLog: (pattern) => waitFor(() => pattern.test(log), `log line ${pattern}`),
     // Ends the host and fails if a sanitizer reported anything while it ran.
-    async stop() {
+    async stop({ keepPlugins = false } = {}) {
       if (!exit) {
         proc.kill('SIGKILL');
         await exited;
       }
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepPlugins) rmSync(dir, { recursive: true, force: true });
       const report = log.match(/(ERROR: \w+Sanitizer|runtime error:).*/);
       if (report) throw new Error(`sanitizer report from the host: ${report[0]}\n${log}`);
     },
