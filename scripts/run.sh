@@ -4,5 +4,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh build
-exec build/host/microsockets --port "${PORT:-8000}" --plugins build/examples/chat/plugins \
+exec build/host/microsockets --port "${PORT:-8000}" --plugins build/examples/chat/plugins --watch \
   --static build/examples/chat/www "$@"

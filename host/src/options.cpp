@@ -22,6 +22,7 @@ parsed_options parse_options(int argc, char** argv) {
       ("port,p", po::value(&o.port)->default_value(o.port), "port to listen on (0: any free port)")
       ("plugins", po::value(&plugins)->default_value(plugins), "directory of plugin .so files")
       ("static", po::value<std::string>(), "serve the files of this directory over HTTP")
+      ("watch", po::bool_switch(&o.watch), "reload plugins when their files change")
       ("threads", po::value(&o.threads)->default_value(o.threads), "event loop threads")
       ("log-level", po::value(&level)->default_value(level), "debug, info, warn or error")
       ("max-message", po::value(&o.max_message_bytes)->default_value(o.max_message_bytes),

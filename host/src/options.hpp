@@ -27,6 +27,8 @@ struct options {
   // Output a client has not read yet; past it the client is closed with 1013,
   // so one slow reader never grows the server's memory or slows its room.
   std::size_t max_output_bytes = 1024 * 1024;
+  // Reload plugins when their files change (development); SIGHUP always reloads.
+  bool watch = false;
   // Files served over plain HTTP on the same port, e.g. the chat page.
   std::optional<std::filesystem::path> static_dir;
   // Plugin settings from --set plugin.key=value; the environment fills the rest.

@@ -3,6 +3,7 @@
 #include "host_api.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <atomic>
 #include <system_error>
@@ -46,6 +47,22 @@ plugin::plugin(std::string name, registrations regs, host_services* host)
 std::string plugin::label() const {
   if (file_.empty()) return fmt::format("'{}'", name_);
   return fmt::format("'{}' ({})", name_, file_.filename().string());
+}
+
+std::string plugin::describe() const {
+  const registrations& r = regs_;
+  std::vector<std::string_view> events;
+  for (const auto& e : r.events) events.push_back(e.first);
+  std::vector<std::string_view> hooks;
+  if (r.fallback) hooks.push_back("fallback");
+  if (!r.middleware.empty()) hooks.push_back("before_on");
+  if (!r.startup.empty()) hooks.push_back("on_startup");
+  if (!r.shutdown.empty()) hooks.push_back("on_shutdown");
+  if (!r.connect.empty()) hooks.push_back("on_connect");
+  if (!r.disconnect.empty()) hooks.push_back("on_disconnect");
+  if (!r.error.empty()) hooks.push_back("on_error");
+  if (r.state) hooks.push_back("on_reload");
+  return fmt::format("events [{}], hooks [{}]", fmt::join(events, ", "), fmt::join(hooks, ", "));
 }
 
 std::shared_ptr<plugin> plugin::load(const fs::path& file, host_services& host) {

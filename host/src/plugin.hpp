@@ -78,6 +78,8 @@ class plugin {
   const std::filesystem::path& file() const { return file_; }
   // "name (file)" for log lines.
   std::string label() const;
+  // "events [a, b], hooks [on_connect]" for log lines.
+  std::string describe() const;
   const registrations& regs() const { return regs_; }
   ms_host* handle() { return &handle_; }
   host_services* host() const { return host_; }

@@ -7,6 +7,7 @@
 #include "host_api.hpp"
 #include "listener.hpp"
 #include "log.hpp"
+#include "plugin_watcher.hpp"
 #include "stats.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
@@ -36,22 +37,6 @@ bool valid_close_code(std::uint16_t code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
 
-std::string describe_registrations(const plugin& p) {
-  const registrations& r = p.regs();
-  std::vector<std::string_view> events;
-  for (const auto& e : r.events) events.push_back(e.first);
-  std::vector<std::string_view> hooks;
-  if (r.fallback) hooks.push_back("fallback");
-  if (!r.middleware.empty()) hooks.push_back("before_on");
-  if (!r.startup.empty()) hooks.push_back("on_startup");
-  if (!r.shutdown.empty()) hooks.push_back("on_shutdown");
-  if (!r.connect.empty()) hooks.push_back("on_connect");
-  if (!r.disconnect.empty()) hooks.push_back("on_disconnect");
-  if (!r.error.empty()) hooks.push_back("on_error");
-  if (r.state) hooks.push_back("on_reload");
-  return fmt::format("events [{}], hooks [{}]", fmt::join(events, ", "), fmt::join(hooks, ", "));
-}
-
 }  // namespace
 
 server::server(options opts) : opts_(std::move(opts)) {
@@ -71,12 +56,10 @@ void server::start() {
     files_.emplace(*opts_.static_dir);
   }
 
-  auto table = plugin_table::build(load_plugins());
-  for (const auto& p : table->plugins()) log::info("loaded plugin {}: {}", p->label(), describe_registrations(*p));
-  if (table->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
-  table_.store(table);
-  table->for_each_hook(&registrations::startup,
-                       [](const auto& cb, plugin& p) { check_plugin_result(cb.fn(cb.user), p, "on_startup"); });
+  directory_.emplace(opts_.plugins, *this);
+  auto loaded = directory_->load();
+  if (loaded.table->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
+  table_.store(loaded.table);
 
   error_code ec;
   auto address = net::ip::make_address(opts_.host, ec);
@@ -93,21 +76,26 @@ void server::start() {
 
 tcp::endpoint server::local_endpoint() const { return listener_->local_endpoint(); }
 
-std::vector<std::shared_ptr<plugin>> server::load_plugins() {
-  std::vector<fs::path> files;
-  for (const auto& entry : fs::directory_iterator(opts_.plugins))
-    if (entry.path().extension() == ".so" && entry.is_regular_file()) files.push_back(entry.path());
-  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.filename() < b.filename(); });
-
-  std::vector<std::shared_ptr<plugin>> plugins;
-  for (const auto& file : files) {
-    try {
-      plugins.push_back(plugin::load(file, *this));
-    } catch (const plugin_error& e) {
-      log::error("refusing plugin {}: {}", file.filename().string(), e.what());
-    }
+void server::reload() {
+  auto next = directory_->reload(*table());
+  if (!next.table) {
+    log::info("plugins unchanged");
+    return;
   }
-  return plugins;
+  table_.store(next.table);  // events from here on use the new generation
+  counters.reloads.fetch_add(1, std::memory_order_relaxed);
+  for (const auto& p : next.retired)
+    for (const auto& cb : p->regs().shutdown) check_plugin_result(cb.fn(cb.user), *p, "on_shutdown");
+  // The retired libraries unload when the last event still using them returns.
+}
+
+void server::on_hangup() {
+  hangup_->async_wait([this](error_code ec, int) {
+    if (ec) return;
+    log::info("SIGHUP received, reloading changed plugins");
+    reload();
+    on_hangup();
+  });
 }
 
 void server::run() {
@@ -117,6 +105,16 @@ void server::run() {
     log::info("{} received, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
     shutdown();
   });
+  hangup_ = std::make_unique<net::signal_set>(workers_[0]->context(), SIGHUP);
+  on_hangup();
+  if (opts_.watch) {
+    try {
+      watcher_ = std::make_unique<plugin_watcher>(workers_[0]->context(), opts_.plugins, [this] { reload(); });
+      log::info("watching {} for plugin changes", opts_.plugins.string());
+    } catch (const std::system_error& e) {
+      log::error("cannot watch {}: {}; reload with SIGHUP instead", opts_.plugins.string(), e.what());
+    }
+  }
   listener_->run();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([w = workers_[i].get()] { w->run(); });
@@ -132,6 +130,8 @@ void server::stop() {
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
   signals_->cancel();
+  hangup_->cancel();
+  if (watcher_) watcher_->stop();
   listener_->stop();
   for (auto& w : workers_)
     w->execute([w = w.get()] { w->close_all(websocket::close_code::going_away, "server shutting down"); });

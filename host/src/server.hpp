@@ -6,6 +6,7 @@
 #include "host_services.hpp"
 #include "net.hpp"
 #include "options.hpp"
+#include "plugin_directory.hpp"
 #include "plugin_table.hpp"
 #include "static_files.hpp"
 
@@ -20,6 +21,7 @@ struct ms_handshake;
 namespace microsockets {
 
 class listener;
+class plugin_watcher;
 class websocket_session;
 class worker;
 
@@ -67,7 +69,9 @@ class server final : public host_services {
   std::optional<std::string> setting(std::string_view plugin, std::string_view key) override;
 
  private:
-  std::vector<std::shared_ptr<plugin>> load_plugins();
+  // Swaps in a new generation of plugins if the directory changed.
+  void reload();
+  void on_hangup();
   // Runs fn(session) on the connection's thread: now if this is it, else queued.
   template <class Fn>
   ms_status with_session(ms_conn_id id, Fn&& fn);
@@ -81,6 +85,9 @@ class server final : public host_services {
   std::shared_ptr<listener> listener_;
   std::atomic<std::shared_ptr<const plugin_table>> table_;
   std::unique_ptr<net::signal_set> signals_;
+  std::unique_ptr<net::signal_set> hangup_;
+  std::optional<plugin_directory> directory_;
+  std::unique_ptr<plugin_watcher> watcher_;
   std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::atomic<bool> stopping_{false};
   std::optional<static_files> files_;

@@ -18,6 +18,7 @@ std::string stats::render() const {
   line(out, "messages_malformed_total", messages_malformed);
   line(out, "plugin_errors_total", plugin_errors);
   line(out, "slow_consumers_closed_total", slow_consumers_closed);
+  line(out, "plugin_reloads_total", reloads);
   return out;
 }
 

@@ -15,6 +15,7 @@ struct stats {
   std::atomic<std::uint64_t> messages_malformed{0};
   std::atomic<std::uint64_t> plugin_errors{0};
   std::atomic<std::uint64_t> slow_consumers_closed{0};
+  std::atomic<std::uint64_t> reloads{0};
 
   // Prometheus text format.
   std::string render() const;
