@@ -30,7 +30,9 @@ struct options {
   int rooms = 1;
   int messages = 2000;
   double seconds = 10;
-  int window = 64;         // fan-out messages in flight (not yet delivered to every member)
+  // Fan-out messages in flight (not yet delivered to every member); 0: as many
+  // as the publisher's socket takes, i.e. as fast as the server reads.
+  int window = 0;
   int concurrency = 50;    // connect workload: connectors at once
   int payload = 64;        // bytes of a "say" payload
   int server_pid = 0;
@@ -174,10 +176,12 @@ void fanout(const options& o, event_loop& loop) {
   }
   cpu_window cpu(o.server_pid);
   const auto start = now_us();
-  // Keep `window` messages in flight: a new one goes out as an old one reaches everybody.
+  // Publish as fast as the server reads (or keep `window` messages in flight).
+  constexpr std::size_t unsent_limit = 64 * 1024;
   auto publish = [&] {
     bool queued = false;
-    while (sent < o.messages && sent - completed < o.window) {
+    while (sent < o.messages && (o.window == 0 || sent - completed < o.window) &&
+           publisher->conn->unsent() < unsent_limit) {
       publisher->queue("say", padded(std::to_string(now_us()) + " " + std::to_string(sent) + " ", o.payload));
       ++sent;
       queued = true;

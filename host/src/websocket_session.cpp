@@ -46,6 +46,8 @@ void websocket_session::start(http::request<http::string_body> req, header_list 
       log::debug("connection {}: handshake failed: {}", self->id_, ec.message());
       return;
     }
+    error_code ignored;
+    self->ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks
     self->home_.add(self);
     self->server_.connected(*self);
     self->read();
@@ -81,11 +83,12 @@ void websocket_session::finish(error_code ec) {
 void websocket_session::send(std::string_view frame) {
   if (close_code_ || finished_ || !ws_.is_open()) return;  // nothing may follow a close frame
   const std::size_t limit = server_.opts().max_output_bytes;
-  if (pending_.size() + writing_.size() + frame.size() > limit) {
+  if (pending_.size() + frame.size() > limit) {
     counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
     log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {})", id_,
-              request_.remote, pending_.size() + writing_.size() + frame.size(), limit);
-    pending_.clear();
+              request_.remote, pending_.size() + frame.size(), limit);
+    // What is queued stays (its first frame may be half sent): the client reads
+    // up to here, then the close frame, and never a gap.
     close(websocket::close_code::try_again_later, "output limit exceeded");
     return;
   }
@@ -109,27 +112,35 @@ void websocket_session::append_control(net::const_buffer bytes) {
 
 void websocket_session::queue(std::string_view bytes) {
   pending_.append(bytes);
-  if (!flush_scheduled_) {
-    flush_scheduled_ = true;
-    home_.schedule_flush(shared_from_this());
-  }
+  schedule_flush();
+}
+
+void websocket_session::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  home_.schedule_flush(shared_from_this());
 }
 
 void websocket_session::flush() {
   flush_scheduled_ = false;
-  if (write_in_flight_ || pending_.empty()) return;
-  writing_.swap(pending_);
-  write_in_flight_ = true;
-  net::async_write(ws_.next_layer().socket(), net::buffer(writing_),
-                   [self = shared_from_this()](error_code ec, std::size_t) { self->on_write(ec); });
-}
-
-void websocket_session::on_write(error_code ec) {
-  write_in_flight_ = false;
-  writing_.clear();
-  if (writing_.capacity() > keep_buffer_bytes) std::string().swap(writing_);
-  if (ec) pending_.clear();  // the read side sees the broken socket and finishes
-  if (!ec && !pending_.empty()) return flush();
+  if (waiting_writable_ || pending_.empty()) return;
+  error_code ec;
+  const std::size_t sent = ws_.next_layer().socket().write_some(net::buffer(pending_), ec);
+  if (ec == net::error::would_block) ec = {};
+  if (ec) {
+    pending_.clear();  // the read side sees the broken socket and finishes
+  } else if (sent < pending_.size()) {
+    // The kernel's buffer is full: keep the rest until the socket drains.
+    pending_.erase(0, sent);
+    waiting_writable_ = true;
+    ws_.next_layer().socket().async_wait(tcp::socket::wait_write,
+                                         [self = shared_from_this()](error_code e) { self->on_writable(e); });
+    return;
+  } else {
+    pending_.clear();
+    // An idle connection keeps no write buffer; a busy one keeps a moderate one.
+    if (sent < 1024 || pending_.capacity() > keep_buffer_bytes) std::string().swap(pending_);
+  }
   if (drained_) {
     auto handler = std::move(*drained_);
     drained_.reset();
@@ -137,8 +148,22 @@ void websocket_session::on_write(error_code ec) {
   }
 }
 
+void websocket_session::on_writable(error_code ec) {
+  waiting_writable_ = false;
+  if (ec) {
+    pending_.clear();
+    if (drained_) {
+      auto handler = std::move(*drained_);
+      drained_.reset();
+      std::move(handler)(ec);
+    }
+    return;
+  }
+  flush();
+}
+
 void websocket_session::async_drain(output_stream::drain_handler handler) {
-  if (write_in_flight_ || !pending_.empty()) {
+  if (waiting_writable_ || !pending_.empty()) {
     drained_ = std::move(handler);
     return;
   }

@@ -1,6 +1,9 @@
 // One WebSocket connection: Beast does the handshake, reading, ping/pong and
 // close; data frames are appended to an output buffer that the worker writes
-// once per loop turn, bounded by max_output_bytes.
+// once per loop turn, bounded by max_output_bytes. That write is a plain
+// non-blocking send: only when the kernel's buffer is full does the session
+// wait for the socket to become writable, so a turn costs no completion
+// handler per connection.
 //
 // Lifetime: owned by its worker's connection map from accept until the read
 // loop ends (finish), and by any operation in flight. All members but the
@@ -56,7 +59,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void async_drain(output_stream::drain_handler handler) override;
 
   void queue(std::string_view bytes);
-  void on_write(error_code ec);
+  void schedule_flush();
+  void on_writable(error_code ec);
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void finish(error_code ec);
@@ -68,9 +72,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   const request_info request_;
   beast::flat_buffer read_buffer_;
 
-  std::string pending_;  // queued, not yet handed to the socket
-  std::string writing_;  // handed to the socket, write in flight
-  bool write_in_flight_ = false;
+  std::string pending_;  // queued, not yet accepted by the kernel
+  bool waiting_writable_ = false;
   bool flush_scheduled_ = false;
   std::optional<output_stream::drain_handler> drained_;
 

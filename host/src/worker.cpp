@@ -7,7 +7,7 @@ namespace {
 thread_local worker* current_worker = nullptr;
 // Ready handlers run per turn before output is written; bounds the latency
 // one busy turn adds to the writes it batches.
-constexpr int max_handlers_per_turn = 256;
+constexpr int max_handlers_per_turn = 1024;
 }  // namespace
 
 worker::worker(unsigned index) : index_(index), ioc_(1) {}
