@@ -25,8 +25,8 @@ int run_position(ms_call* c, std::size_t position) {
 
 }  // namespace
 
-void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string payload) {
-  ms_call call{&table, conn, event, std::move(payload)};
+void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string_view payload) {
+  ms_call call{&table, conn, event, payload, {}};
   run_position(&call, 0);
 }
 

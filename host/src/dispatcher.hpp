@@ -14,7 +14,8 @@ struct ms_call {
   const microsockets::plugin_table* table;
   ms_conn_id conn;
   std::string_view event;
-  std::string payload;
+  std::string_view payload;   // the message's, until a middleware replaces it
+  std::string payload_storage;  // a replaced payload
   // Chain positions: 0..n-1 are the middleware, n is the handler.
   std::size_t current = 0;  // position running now
   std::size_t started = 0;  // positions started so far
@@ -24,7 +25,7 @@ namespace microsockets {
 
 // Every middleware, in order, then the handler (or fallback). A middleware
 // that does not call next stops the event there.
-void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string payload);
+void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string_view payload);
 
 // call_next of the ABI: runs the position after the caller's, once.
 int dispatch_next(ms_call* call);

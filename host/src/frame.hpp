@@ -2,29 +2,31 @@
 // the same for every recipient and a broadcast encodes them once.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <string_view>
 
 namespace microsockets {
 
-inline std::string text_frame(std::string_view payload) {
-  std::string out;
-  const std::uint64_t n = payload.size();
-  out.reserve(payload.size() + 10);
-  out += char(0x81);  // FIN + text
+constexpr std::size_t max_frame_header = 10;
+
+// Writes the header of a final text frame carrying `n` bytes; returns its length.
+inline std::size_t write_frame_header(char* out, std::uint64_t n) {
+  out[0] = char(0x81);  // FIN + text
   if (n < 126) {
-    out += char(n);
-  } else if (n <= 0xffff) {
-    out += char(126);
-    for (int shift = 8; shift >= 0; shift -= 8) out += char((n >> shift) & 0xff);
-  } else {
-    out += char(127);
-    for (int shift = 56; shift >= 0; shift -= 8) out += char((n >> shift) & 0xff);
+    out[1] = char(n);
+    return 2;
   }
-  out += payload;
-  return out;
+  if (n <= 0xffff) {
+    out[1] = char(126);
+    out[2] = char(n >> 8);
+    out[3] = char(n & 0xff);
+    return 4;
+  }
+  out[1] = char(127);
+  for (int i = 0; i < 8; ++i) out[2 + i] = char((n >> (56 - 8 * i)) & 0xff);
+  return 10;
 }
 
 // One encoded frame shared by every recipient of a broadcast.

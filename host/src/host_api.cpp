@@ -61,7 +61,8 @@ const ms_host_api table = {
     [](ms_call* c) { return str(c->event); },
     [](ms_call* c) { return str(c->payload); },
     [](ms_call* c, ms_str payload) {
-      c->payload.assign(payload.data, payload.size);
+      c->payload_storage.assign(payload.data, payload.size);
+      c->payload = c->payload_storage;
       return int(MS_OK);
     },
     [](ms_call* c) { return dispatch_next(c); },

@@ -190,8 +190,8 @@ void server::received(websocket_session& s, std::string_view text) {
     });
     return;
   }
-  auto& message = std::get<envelope>(parsed);
-  dispatch(*t, s.id(), message.event, std::move(message.payload));
+  const auto& message = std::get<envelope>(parsed);
+  dispatch(*t, s.id(), message.event, message.payload);
 }
 
 void server::disconnected(ms_conn_id id, std::uint16_t code) {
@@ -225,7 +225,7 @@ ms_status server::with_session(ms_conn_id id, Fn&& fn) {
 
 ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool payload_is_json) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
-  auto rc = with_session(conn, [frame = text_frame(make_envelope(event, payload, payload_is_json))](
+  auto rc = with_session(conn, [frame = make_event_frame(event, payload, payload_is_json)](
                                    websocket_session& s) { s.send(frame); });
   if (rc == MS_GONE) log::debug("emit '{}' to closed connection {} ignored", event, conn);
   return rc;
@@ -251,7 +251,7 @@ ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string
                             std::vector<std::string> rooms, bool skip_self) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
   auto job = std::make_shared<const broadcast_job>(broadcast_job{
-      std::make_shared<const std::string>(text_frame(make_envelope(event, payload, payload_is_json))),
+      std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
   for (auto& w : workers_)
     w->execute([w = w.get(), job] { w->deliver(job->frame, job->rooms, job->skip); });

@@ -6,6 +6,9 @@
 #include "worker.hpp"
 
 namespace microsockets {
+
+std::uint64_t output_stream::poll_count() { return worker::poll_count(); }
+
 namespace {
 
 // A write buffer larger than this after a burst is given back to the allocator.
@@ -138,8 +141,7 @@ void websocket_session::flush() {
     return;
   } else {
     pending_.clear();
-    // An idle connection keeps no write buffer; a busy one keeps a moderate one.
-    if (sent < 1024 || pending_.capacity() > keep_buffer_bytes) std::string().swap(pending_);
+    if (pending_.capacity() > keep_buffer_bytes) std::string().swap(pending_);  // after a burst
   }
   if (drained_) {
     auto handler = std::move(*drained_);
