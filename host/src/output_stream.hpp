@@ -11,7 +11,6 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 
-#include <cstdint>
 #include <utility>
 
 namespace microsockets {
@@ -37,23 +36,12 @@ class output_stream {
   executor_type get_executor() noexcept { return socket_.get_executor(); }
   tcp::socket& socket() noexcept { return socket_; }
 
-  // Asio follows every successful read with a speculative one, which after a
-  // short read can only say EAGAIN: two recvmsg calls per message. After a
-  // short read this waits for readiness first instead, but only if the
-  // reactor has not polled since that read (see worker::poll_count): an edge
-  // it consumed meanwhile would never wake the wait.
+  // Asio follows each read with a speculative one that usually says EAGAIN.
+  // Waiting for readiness instead costs an epoll_ctl per wait (Asio re-arms
+  // its edge-triggered registration), which measured no faster.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return net::async_initiate<Token, void(error_code, std::size_t)>(
-        [this](auto handler, const MutableBuffers& bufs) {
-          const std::size_t wanted = net::buffer_size(bufs);
-          if (drained_ && drained_at_ == poll_count()) return wait_then_read(bufs, wanted, std::move(handler));
-          socket_.async_read_some(bufs, [this, wanted, h = std::move(handler)](error_code ec, std::size_t n) mutable {
-            note_read(n, wanted);
-            std::move(h)(ec, n);
-          });
-        },
-        token, buffers);
+    return socket_.async_read_some(buffers, std::forward<Token>(token));
   }
 
   template <class ConstBuffers, class Token>
@@ -90,29 +78,8 @@ class output_stream {
   }
 
  private:
-  static std::uint64_t poll_count();
-
-  void note_read(std::size_t n, std::size_t wanted) {
-    drained_ = n < wanted;
-    drained_at_ = poll_count();
-  }
-
-  template <class MutableBuffers, class Handler>
-  void wait_then_read(const MutableBuffers& buffers, std::size_t wanted, Handler&& handler) {
-    socket_.async_wait(tcp::socket::wait_read, [this, buffers, wanted, h = std::forward<Handler>(handler)](
-                                                   error_code ec) mutable {
-      if (ec) return std::move(h)(ec, std::size_t(0));
-      const std::size_t n = socket_.read_some(buffers, ec);
-      if (ec == net::error::would_block) return wait_then_read(buffers, wanted, std::move(h));  // spurious
-      note_read(n, wanted);
-      std::move(h)(ec, n);
-    });
-  }
-
   tcp::socket socket_;
   sink* sink_;
-  bool drained_ = false;         // the last read returned less than it asked for
-  std::uint64_t drained_at_ = 0;  // poll_count() then
 };
 
 }  // namespace microsockets

@@ -7,8 +7,6 @@
 
 namespace microsockets {
 
-std::uint64_t output_stream::poll_count() { return worker::poll_count(); }
-
 namespace {
 
 // A write buffer larger than this after a burst is given back to the allocator.

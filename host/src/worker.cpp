@@ -14,15 +14,12 @@ worker::worker(unsigned index) : index_(index), ioc_(1) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
 
-std::uint64_t worker::poll_count() { return current_worker ? current_worker->polls_ : 0; }
-
 void worker::run() {
   current_worker = this;
   auto keep_running = net::make_work_guard(ioc_);
   while (!ioc_.stopped()) {
-    ++polls_;
     ioc_.run_one();
-    for (int i = 0; i < max_handlers_per_turn && (++polls_, ioc_.poll_one()); ++i) {
+    for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
     }
     flush_scheduled();
   }

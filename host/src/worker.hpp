@@ -35,9 +35,6 @@ class worker {
   void run();
   void stop() { ioc_.stop(); }  // any thread
   bool on_this_thread() const;
-  // How many times this thread's loop has run or polled the io_context: a
-  // read that completed at the same count had no reactor poll after it.
-  static std::uint64_t poll_count();
 
   // Runs fn now if called on this worker's thread, else queues it here. Any thread.
   template <class Fn>
@@ -75,7 +72,6 @@ class worker {
 
   unsigned index_;
   net::io_context ioc_;
-  std::uint64_t polls_ = 0;
   std::uint64_t id_sequence_ = 0;
   // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
   std::mutex mutex_;
