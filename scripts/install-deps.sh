@@ -26,7 +26,7 @@ if ((${#missing[@]})); then
 fi
 
 # JavaScript packages, exactly as locked.
-for dir in sdk/js tests; do
+for dir in sdk/js tests bench/peers; do
   if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
     (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
   fi

@@ -30,15 +30,10 @@ http::response<http::string_body> text_response(const http::request<http::string
 }
 
 request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket) {
-  request_info info = request_info::from_target(req.target());
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    info.headers.insert_or_assign(std::move(name), std::string(field.value()));
-  }
   error_code ec;
   auto peer = socket.remote_endpoint(ec);
-  if (!ec) info.remote = fmt::format("{}:{}", peer.address().to_string(), peer.port());
+  request_info info(req.target(), ec ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port()));
+  for (const auto& field : req) info.add_header(field.name_string(), field.value());
   return info;
 }
 
@@ -108,7 +103,7 @@ void http_session::upgrade(http::request<http::string_body> req) {
   server_.decide_upgrade(hs);
   if (hs.reject_status) {
     counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
-    log::debug("http: upgrade of {} from {} rejected with {}", info.path, info.remote, hs.reject_status);
+    log::debug("http: upgrade of {} from {} rejected with {}", info.path(), info.remote(), hs.reject_status);
     auto res = text_response(req, http::status(hs.reject_status), hs.reject_reason + "\n");
     res.keep_alive(false);
     return respond(std::move(res));

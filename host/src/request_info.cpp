@@ -6,32 +6,56 @@
 #include <cctype>
 
 namespace microsockets {
+namespace {
 
-request_info request_info::from_target(std::string_view target) {
-  request_info info;
-  auto url = boost::urls::parse_origin_form(target);
-  if (!url) {
-    info.path = std::string(target.substr(0, target.find('?')));
-    return info;
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+}  // namespace
+
+request_info::request_info(std::string_view target, std::string remote) : target_(target), remote_(std::move(remote)) {}
+
+void request_info::add_header(std::string_view name, std::string_view value) {
+  headers_ += lower(name);
+  headers_ += ": ";
+  headers_ += value;
+  headers_ += '\n';
+}
+
+std::string request_info::path() const {
+  auto url = boost::urls::parse_origin_form(target_);
+  return url ? std::string(url->path()) : target_.substr(0, target_.find('?'));
+}
+
+std::optional<std::string> request_info::query(std::string_view key) const {
+  auto url = boost::urls::parse_origin_form(target_);
+  if (!url) return std::nullopt;
+  for (auto param : url->params())
+    if (param.key == key) return param.has_value ? std::string(param.value) : std::string();
+  return std::nullopt;
+}
+
+std::optional<std::string> request_info::header(std::string_view name) const {
+  const std::string wanted = lower(name) + ": ";
+  std::string_view rest = headers_;
+  while (!rest.empty()) {
+    auto end = rest.find('\n');
+    std::string_view line = rest.substr(0, end);
+    if (line.starts_with(wanted)) return std::string(line.substr(wanted.size()));
+    rest.remove_prefix(end + 1);
   }
-  info.path = url->path();
-  for (auto param : url->params()) info.query.emplace(param.key, param.has_value ? param.value : "");
-  return info;
+  return std::nullopt;
 }
 
 std::optional<std::string> request_info::field(ms_request_field field, std::string_view key) const {
   switch (field) {
-    case MS_REQUEST_PATH: return path;
-    case MS_REQUEST_REMOTE: return remote;
-    case MS_REQUEST_QUERY:
-      if (auto it = query.find(key); it != query.end()) return it->second;
-      return std::nullopt;
-    case MS_REQUEST_HEADER: {
-      std::string name(key);
-      std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (auto it = headers.find(name); it != headers.end()) return it->second;
-      return std::nullopt;
-    }
+    case MS_REQUEST_PATH: return path();
+    case MS_REQUEST_REMOTE: return remote_;
+    case MS_REQUEST_QUERY: return query(key);
+    case MS_REQUEST_HEADER: return header(key);
   }
   return std::nullopt;
 }

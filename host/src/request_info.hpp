@@ -1,24 +1,36 @@
 // The upgrade request of one connection ("scope" in the Python original).
+//
+// Kept for the connection's whole life, so it is stored compactly: the target
+// and one block of "name: value" lines, parsed again on each (rare) lookup.
 #pragma once
 
 #include <microsockets/abi.h>
 
-#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace microsockets {
 
-struct request_info {
-  std::string path;
-  std::map<std::string, std::string, std::less<>> query;    // decoded
-  std::map<std::string, std::string, std::less<>> headers;  // names in lower case
-  std::string remote;                                       // "address:port"
+class request_info {
+ public:
+  request_info() = default;
+  // `target` is "/path?query"; headers are added with add_header.
+  request_info(std::string_view target, std::string remote);
 
-  // Parses "/path?a=1&b=x%20y" and stores the lower-cased headers given.
-  static request_info from_target(std::string_view target);
+  void add_header(std::string_view name, std::string_view value);
+
+  std::string path() const;
+  std::optional<std::string> query(std::string_view key) const;  // decoded
+  std::optional<std::string> header(std::string_view name) const;  // any case
+  const std::string& remote() const { return remote_; }
+
   std::optional<std::string> field(ms_request_field field, std::string_view key) const;
+
+ private:
+  std::string target_;
+  std::string headers_;  // "name: value\n" per header, names in lower case
+  std::string remote_;   // "address:port"
 };
 
 }  // namespace microsockets

@@ -27,11 +27,6 @@ namespace {
 // Clients get this long to answer the 1001 close before the host exits anyway.
 constexpr auto shutdown_grace = std::chrono::seconds(5);
 
-struct broadcast_job {
-  shared_frame frame;
-  std::vector<std::string> rooms;
-  ms_conn_id skip;
-};
 
 bool valid_close_code(std::uint16_t code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
@@ -174,7 +169,7 @@ void server::decide_upgrade(ms_handshake& hs) {
 void server::connected(websocket_session& s) {
   counters.connections_accepted.fetch_add(1, std::memory_order_relaxed);
   counters.connections_open.fetch_add(1, std::memory_order_relaxed);
-  log::debug("connection {} from {} on {}", s.id(), s.request().remote, s.request().path);
+  log::debug("connection {} from {} on {}", s.id(), s.request().remote(), s.request().path());
 }
 
 void server::received(websocket_session& s, std::string_view text) {
@@ -250,11 +245,15 @@ ms_status server::rooms(ms_conn_id conn, std::vector<std::string>& out) {
 ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string_view payload, bool payload_is_json,
                             std::vector<std::string> rooms, bool skip_self) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
-  auto job = std::make_shared<const broadcast_job>(broadcast_job{
+  auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
-  for (auto& w : workers_)
-    w->execute([w = w.get(), job] { w->deliver(job->frame, job->rooms, job->skip); });
+  worker* here = worker::current();
+  for (auto& w : workers_) {
+    if (w.get() == here) w->deliver(*job);
+    else if (here) here->forward(*w, job);
+    else net::post(w->context(), [w = w.get(), job] { w->deliver(*job); });  // from a plugin's own thread
+  }
   return MS_OK;
 }
 

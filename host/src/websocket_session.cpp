@@ -49,6 +49,8 @@ void websocket_session::start(http::request<http::string_body> req, header_list 
     }
     error_code ignored;
     self->ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks
+    // The decorator's captured headers are of no more use: free them.
+    self->ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
     self->home_.add(self);
     self->server_.connected(*self);
     self->read();
@@ -56,18 +58,22 @@ void websocket_session::start(http::request<http::string_body> req, header_list 
 }
 
 void websocket_session::read() {
-  ws_.async_read(read_buffer_, beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+  ws_.async_read_some(net::buffer(read_chunk_),
+                      beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
 }
 
-void websocket_session::on_read(error_code ec, std::size_t) {
+void websocket_session::on_read(error_code ec, std::size_t bytes) {
   if (ec) return finish(ec);
-  if (ws_.got_binary()) {
-    close(websocket::close_code::unknown_data, "binary messages are not supported");
-  } else {
-    std::string_view text(static_cast<const char*>(read_buffer_.data().data()), read_buffer_.size());
-    server_.received(*this, text);
+  std::string_view text(read_chunk_.data(), bytes);
+  if (!ws_.is_message_done() || !message_.empty()) {
+    message_.append(text);
+    if (!ws_.is_message_done()) return read();
+    text = message_;
   }
-  read_buffer_.consume(read_buffer_.size());
+  if (ws_.got_binary()) close(websocket::close_code::unknown_data, "binary messages are not supported");
+  else server_.received(*this, text);
+  message_.clear();
+  if (message_.capacity() > keep_buffer_bytes) std::string().swap(message_);
   read();
 }
 
@@ -87,7 +93,7 @@ void websocket_session::send(std::string_view frame) {
   if (pending_.size() + frame.size() > limit) {
     counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
     log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {})", id_,
-              request_.remote, pending_.size() + frame.size(), limit);
+              request_.remote(), pending_.size() + frame.size(), limit);
     // What is queued stays (its first frame may be half sent): the client reads
     // up to here, then the close frame, and never a gap.
     close(websocket::close_code::try_again_later, "output limit exceeded");

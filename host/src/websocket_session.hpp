@@ -16,6 +16,7 @@
 
 #include <microsockets/abi.h>
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -70,7 +71,10 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   server& server_;
   const ms_conn_id id_;
   const request_info request_;
-  beast::flat_buffer read_buffer_;
+  // Messages are read in small pieces: an idle connection holds no read
+  // buffer but this one, and a larger message is assembled in message_.
+  std::array<char, 256> read_chunk_;
+  std::string message_;
 
   std::string pending_;  // queued, not yet accepted by the kernel
   bool waiting_writable_ = false;

@@ -14,6 +14,8 @@ worker::worker(unsigned index) : index_(index), ioc_(1) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
 
+worker* worker::current() { return current_worker; }
+
 void worker::run() {
   current_worker = this;
   auto keep_running = net::make_work_guard(ioc_);
@@ -21,6 +23,7 @@ void worker::run() {
     ioc_.run_one();
     for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
     }
+    post_forwarded();
     flush_scheduled();
   }
   current_worker = nullptr;
@@ -89,10 +92,26 @@ std::size_t worker::room_count() {
   return rooms_.room_count();
 }
 
-void worker::deliver(const shared_frame& frame, const std::vector<std::string>& rooms, ms_conn_id skip) {
-  rooms_.for_each_member(rooms, [&](websocket_session* s) {
-    if (s->id() != skip) s->send(*frame);
+void worker::deliver(const fanout& job) {
+  rooms_.for_each_member(job.rooms, [&](websocket_session* s) {
+    if (s->id() != job.skip) s->send(*job.frame);
   });
+}
+
+void worker::forward(worker& target, std::shared_ptr<const fanout> job) {
+  if (outboxes_.size() <= target.index_) outboxes_.resize(target.index_ + 1);
+  outboxes_[target.index_].target = &target;
+  outboxes_[target.index_].jobs.push_back(std::move(job));
+}
+
+void worker::post_forwarded() {
+  for (auto& box : outboxes_) {
+    if (box.jobs.empty()) continue;
+    net::post(box.target->ioc_, [target = box.target, jobs = std::move(box.jobs)] {
+      for (const auto& job : jobs) target->deliver(*job);
+    });
+    box.jobs.clear();
+  }
 }
 
 void worker::close_all(std::uint16_t code, std::string_view reason) {

@@ -22,6 +22,13 @@ namespace microsockets {
 
 class websocket_session;
 
+// One broadcast: its frame, encoded once, and where it goes.
+struct fanout {
+  shared_frame frame;
+  std::vector<std::string> rooms;
+  ms_conn_id skip;  // the sender when it skips itself, else 0
+};
+
 class worker {
  public:
   explicit worker(unsigned index);
@@ -35,6 +42,8 @@ class worker {
   void run();
   void stop() { ioc_.stop(); }  // any thread
   bool on_this_thread() const;
+  // The worker whose thread this is, or null.
+  static worker* current();
 
   // Runs fn now if called on this worker's thread, else queues it here. Any thread.
   template <class Fn>
@@ -58,8 +67,12 @@ class worker {
   std::vector<std::string> rooms_of(websocket_session& s);  // any thread
   std::size_t room_count();                                  // any thread
 
-  // Queues `frame` to every local member of `rooms` except `skip`.
-  void deliver(const shared_frame& frame, const std::vector<std::string>& rooms, ms_conn_id skip);
+  // Queues the frame to every local member of the rooms, except the skipped one.
+  void deliver(const fanout& job);
+  // Hands `job` to `target` at the end of this turn, in one post with the
+  // turn's other jobs for it: one wake-up of that thread per turn, not per
+  // broadcast, and its members get the whole batch in one write. This thread only.
+  void forward(worker& target, std::shared_ptr<const fanout> job);
 
   // Asks every connection to close with `code` (graceful shutdown).
   void close_all(std::uint16_t code, std::string_view reason);
@@ -69,6 +82,7 @@ class worker {
 
  private:
   void flush_scheduled();
+  void post_forwarded();
 
   unsigned index_;
   net::io_context ioc_;
@@ -78,6 +92,11 @@ class worker {
   std::unordered_map<ms_conn_id, std::shared_ptr<websocket_session>> sessions_;
   room_map<websocket_session> rooms_;
   std::vector<std::shared_ptr<websocket_session>> to_flush_;
+  struct outbox {
+    worker* target = nullptr;
+    std::vector<std::shared_ptr<const fanout>> jobs;
+  };
+  std::vector<outbox> outboxes_;  // by target worker index
 };
 
 }  // namespace microsockets
