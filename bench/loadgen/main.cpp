@@ -236,8 +236,9 @@ void idle(const options& o, event_loop& loop) {
   if (o.server_pid <= 0) die("the idle workload needs --server-pid");
   const long before = resident_kib(o.server_pid);
   auto clients = join_clients(loop, o, o.clients);
-  // Let the server finish its handshakes' bookkeeping before reading its memory.
-  loop.run_until([] { return false; }, 500);
+  // Idle means idle: give the server a moment (1.5 s) to settle and give back
+  // what it releases from quiet connections before reading its memory.
+  loop.run_until([] { return false; }, 1500);
   const long after = resident_kib(o.server_pid);
   std::printf(
       "{\"workload\":\"idle\",\"clients\":%d,\"rooms\":%d,\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,"

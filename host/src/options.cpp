@@ -27,6 +27,8 @@ parsed_options parse_options(int argc, char** argv) {
       ("log-level", po::value(&level)->default_value(level), "debug, info, warn or error")
       ("max-message", po::value(&o.max_message_bytes)->default_value(o.max_message_bytes),
        "largest incoming message in bytes (larger: close 1009)")
+      ("idle-timeout", po::value(&o.idle_timeout_seconds)->default_value(o.idle_timeout_seconds),
+       "seconds of silence before a connection is closed (pinged at half); 0: never")
       ("max-output", po::value(&o.max_output_bytes)->default_value(o.max_output_bytes),
        "unsent bytes a client may fall behind (more: close 1013)")
       ("set", po::value(&settings)->composing(),

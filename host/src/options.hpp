@@ -24,6 +24,9 @@ struct options {
   log::level log_level = log::level::info;
   // Larger messages are refused with close code 1009 (RFC 6455 "message too big").
   std::size_t max_message_bytes = 64 * 1024;
+  // A connection silent for half of this is pinged; silent for all of it,
+  // closed. Dead peers (a laptop lid shut) otherwise hold memory forever. 0: never.
+  unsigned idle_timeout_seconds = 60;
   // Output a client has not read yet; past it the client is closed with 1013,
   // so one slow reader never grows the server's memory or slows its room.
   std::size_t max_output_bytes = 1024 * 1024;

@@ -19,7 +19,9 @@ std::string lower(std::string_view s) {
 request_info::request_info(std::string_view target, std::string remote) : target_(target), remote_(std::move(remote)) {}
 
 void request_info::add_header(std::string_view name, std::string_view value) {
-  headers_ += lower(name);
+  const std::string key = lower(name);
+  if (key == "upgrade" || key == "connection" || key == "sec-websocket-key" || key == "sec-websocket-version") return;
+  headers_ += key;
   headers_ += ": ";
   headers_ += value;
   headers_ += '\n';

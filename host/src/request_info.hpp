@@ -18,6 +18,8 @@ class request_info {
   // `target` is "/path?query"; headers are added with add_header.
   request_info(std::string_view target, std::string remote);
 
+  // Keeps a header for later lookups; the handshake's own (Upgrade,
+  // Connection, Sec-WebSocket-Key, -Version) mean nothing after it and are dropped.
   void add_header(std::string_view name, std::string_view value);
 
   std::string path() const;

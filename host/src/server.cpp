@@ -36,7 +36,8 @@ bool valid_close_code(std::uint16_t code) {
 
 server::server(options opts) : opts_(std::move(opts)) {
   log::set_level(opts_.log_level);
-  for (unsigned i = 0; i < opts_.threads; ++i) workers_.push_back(std::make_unique<worker>(i));
+  for (unsigned i = 0; i < opts_.threads; ++i)
+    workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds));
 }
 
 server::~server() = default;

@@ -30,7 +30,7 @@ websocket_session::websocket_session(tcp::socket socket, worker& home, server& s
       server_(srv),
       id_(home.next_id()),
       request_(std::move(request)),
-      attributes_(std::move(attrs)) {}
+      attributes_(attrs.empty() ? nullptr : std::make_unique<attributes>(std::move(attrs))) {}
 
 void websocket_session::start(http::request<http::string_body> req, header_list response_headers,
                               std::string protocol) {
@@ -51,6 +51,15 @@ void websocket_session::start(http::request<http::string_body> req, header_list 
     self->ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks
     // The decorator's captured headers are of no more use: free them.
     self->ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
+    // From here the worker's once-a-second sweep keeps time (check_idle):
+    // Beast's per-connection timer would cost every connection a pending wait.
+    self->ws_.set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
+                                                         websocket::stream_base::none(), false});
+    self->ws_.control_callback([s = self.get()](websocket::frame_type, beast::string_view) {
+      s->last_heard_ = s->home_.now();
+      s->pinged_ = false;
+    });
+    self->last_heard_ = self->home_.now();
     self->home_.add(self);
     self->server_.connected(*self);
     self->read();
@@ -64,6 +73,8 @@ void websocket_session::read() {
 
 void websocket_session::on_read(error_code ec, std::size_t bytes) {
   if (ec) return finish(ec);
+  last_heard_ = home_.now();
+  pinged_ = false;
   std::string_view text(read_chunk_.data(), bytes);
   if (!ws_.is_message_done() || !message_.empty()) {
     message_.append(text);
@@ -102,9 +113,33 @@ void websocket_session::send(std::string_view frame) {
   queue(frame);
 }
 
+void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
+  // The peer has this long to answer our close frame before the socket is shut.
+  constexpr std::uint32_t close_grace = 5;
+  if (finished_) return;
+  if (close_code_) {
+    if (now - closing_since_ >= close_grace) {
+      error_code ignored;
+      ws_.next_layer().socket().close(ignored);  // the pending read fails: finish()
+    }
+    return;
+  }
+  const std::uint32_t silent = now - last_heard_;
+  if (pending_.empty() && pending_.capacity() && silent >= 1) std::string().swap(pending_);
+  if (idle_timeout == 0) return;
+  if (silent >= idle_timeout) {
+    log::debug("connection {}: silent for {} s, closing", id_, silent);
+    close(websocket::close_code::going_away, "idle timeout");
+  } else if (silent * 2 >= idle_timeout && !pinged_ && ws_.is_open()) {
+    pinged_ = true;
+    ws_.async_ping({}, [self = shared_from_this()](error_code) {});
+  }
+}
+
 void websocket_session::close(std::uint16_t code, std::string_view reason) {
   if (close_code_ || finished_ || !ws_.is_open()) return;
   close_code_ = code;
+  closing_since_ = home_.now();
   websocket::close_reason why(code);
   reason = reason.substr(0, websocket::reason_string::static_capacity);
   why.reason.assign(reason.data(), reason.size());
@@ -144,28 +179,29 @@ void websocket_session::flush() {
                                          [self = shared_from_this()](error_code e) { self->on_writable(e); });
     return;
   } else {
-    pending_.clear();
-    if (pending_.capacity() > keep_buffer_bytes) std::string().swap(pending_);  // after a burst
+    // A small write gives its buffer back at once (a malloc is cheap next to
+    // the send), so idle connections hold none; a large one keeps it for the
+    // next turn's burst, up to keep_buffer_bytes.
+    if (sent < 512 || pending_.capacity() > keep_buffer_bytes) std::string().swap(pending_);
+    else pending_.clear();
   }
-  if (drained_) {
-    auto handler = std::move(*drained_);
-    drained_.reset();
-    std::move(handler)(ec);
-  }
+  drained(ec);
 }
 
 void websocket_session::on_writable(error_code ec) {
   waiting_writable_ = false;
   if (ec) {
     pending_.clear();
-    if (drained_) {
-      auto handler = std::move(*drained_);
-      drained_.reset();
-      std::move(handler)(ec);
-    }
-    return;
+    return drained(ec);
   }
   flush();
+}
+
+void websocket_session::drained(error_code ec) {
+  if (!drained_) return;
+  auto handler = std::move(*drained_);
+  drained_.reset();
+  std::move(handler)(ec);
 }
 
 void websocket_session::async_drain(output_stream::drain_handler handler) {
@@ -178,12 +214,14 @@ void websocket_session::async_drain(output_stream::drain_handler handler) {
 
 void websocket_session::set_attribute(std::string_view key, std::string_view value) {
   std::lock_guard lock(attributes_mutex_);
-  attributes_.insert_or_assign(std::string(key), std::string(value));
+  if (!attributes_) attributes_ = std::make_unique<attributes>();
+  attributes_->insert_or_assign(std::string(key), std::string(value));
 }
 
 std::optional<std::string> websocket_session::attribute(std::string_view key) {
   std::lock_guard lock(attributes_mutex_);
-  if (auto it = attributes_.find(key); it != attributes_.end()) return it->second;
+  if (!attributes_) return std::nullopt;
+  if (auto it = attributes_->find(key); it != attributes_->end()) return it->second;
   return std::nullopt;
 }
 

@@ -52,6 +52,10 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // Writes the queued output (called by the worker at the end of a turn).
   void flush();
 
+  // Called once a second by the worker: ping, close or free buffers as the
+  // connection's silence warrants (see options::idle_timeout_seconds).
+  void check_idle(std::uint32_t now, unsigned idle_timeout);
+
   void set_attribute(std::string_view key, std::string_view value);  // any thread
   std::optional<std::string> attribute(std::string_view key);        // any thread
 
@@ -65,6 +69,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void finish(error_code ec);
+  void drained(error_code ec);
 
   websocket::stream<output_stream> ws_;
   worker& home_;
@@ -73,19 +78,22 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   const request_info request_;
   // Messages are read in small pieces: an idle connection holds no read
   // buffer but this one, and a larger message is assembled in message_.
-  std::array<char, 256> read_chunk_;
+  std::array<char, 64> read_chunk_;
   std::string message_;
 
   std::string pending_;  // queued, not yet accepted by the kernel
   bool waiting_writable_ = false;
   bool flush_scheduled_ = false;
-  std::optional<output_stream::drain_handler> drained_;
+  std::optional<output_stream::drain_handler> drained_;  // a teardown waiting for the output
 
   std::uint16_t close_code_ = 0;  // the code we closed with, if we did
+  std::uint32_t last_heard_ = 0;  // worker::now() of the last frame received
+  std::uint32_t closing_since_ = 0;
+  bool pinged_ = false;
   bool finished_ = false;
 
   std::mutex attributes_mutex_;
-  attributes attributes_;
+  std::unique_ptr<attributes> attributes_;  // most connections never set one
 };
 
 }  // namespace microsockets

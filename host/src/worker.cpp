@@ -10,7 +10,8 @@ thread_local worker* current_worker = nullptr;
 constexpr int max_handlers_per_turn = 1024;
 }  // namespace
 
-worker::worker(unsigned index) : index_(index), ioc_(1) {}
+worker::worker(unsigned index, unsigned idle_timeout_seconds)
+    : index_(index), ioc_(1), sweep_timer_(ioc_), idle_timeout_(idle_timeout_seconds) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
 
@@ -19,6 +20,7 @@ worker* worker::current() { return current_worker; }
 void worker::run() {
   current_worker = this;
   auto keep_running = net::make_work_guard(ioc_);
+  sweep();
   while (!ioc_.stopped()) {
     ioc_.run_one();
     for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
@@ -38,6 +40,16 @@ void worker::flush_scheduled() {
   auto batch = std::move(to_flush_);
   to_flush_.clear();
   for (auto& s : batch) s->flush();
+}
+
+void worker::sweep() {
+  for (auto& [id, session] : sessions_) session->check_idle(now_, idle_timeout_);
+  sweep_timer_.expires_after(std::chrono::seconds(1));
+  sweep_timer_.async_wait([this](error_code ec) {
+    if (ec) return;
+    ++now_;
+    sweep();
+  });
 }
 
 void worker::add(std::shared_ptr<websocket_session> session) {
@@ -115,6 +127,7 @@ void worker::post_forwarded() {
 }
 
 void worker::close_all(std::uint16_t code, std::string_view reason) {
+  sweep_timer_.cancel();
   std::vector<std::shared_ptr<websocket_session>> all;
   {
     std::lock_guard lock(mutex_);

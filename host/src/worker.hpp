@@ -31,7 +31,8 @@ struct fanout {
 
 class worker {
  public:
-  explicit worker(unsigned index);
+  // idle_timeout: see options::idle_timeout_seconds.
+  worker(unsigned index, unsigned idle_timeout_seconds);
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
@@ -80,13 +81,23 @@ class worker {
   // The session has output; it is written at the end of this turn.
   void schedule_flush(std::shared_ptr<websocket_session> session);
 
+  // Seconds since the worker started, advanced once a second: a clock that
+  // costs a load to read.
+  std::uint32_t now() const { return now_; }
+
  private:
   void flush_scheduled();
+  // Once a second: pings quiet connections, closes silent ones, and gives
+  // idle connections' buffers back. One timer per thread, not per connection.
+  void sweep();
   void post_forwarded();
 
   unsigned index_;
   net::io_context ioc_;
   std::uint64_t id_sequence_ = 0;
+  net::steady_timer sweep_timer_;
+  unsigned idle_timeout_;
+  std::uint32_t now_ = 0;
   // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
   std::mutex mutex_;
   std::unordered_map<ms_conn_id, std::shared_ptr<websocket_session>> sessions_;
