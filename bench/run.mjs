@@ -9,7 +9,7 @@
 // bounded in count and time and talks to 127.0.0.1 only. --smoke runs tiny
 // sizes once, to keep the suite working (it is part of the tests).
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,15 @@ const only = args.only ? new Set(String(args.only).split(',')) : null;
 const loadgen = join(build, 'bench', 'loadgen');
 const cores = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
 const pin = (core, command) => (cores > 1 ? ['taskset', ['-c', String(core), ...command]] : [command[0], command.slice(1)]);
+
+// The peers' npm packages and gnuplot are installed here, at bench time.
+function ensureTools() {
+  const peers = join(here, 'peers');
+  if (!existsSync(join(peers, 'node_modules'))) execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: peers, stdio: 'inherit' });
+  if (smoke || spawnSync('sh', ['-c', 'command -v gnuplot']).status === 0) return;
+  execFileSync('sh', ['-c', 'DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gnuplot-nox'], { stdio: 'inherit' });
+}
+ensureTools();
 
 const servers = {
   microsockets: {
