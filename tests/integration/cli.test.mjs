@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { Client, env, startHost, testPlugin } from './harness.mjs';
+import { Client, env, startHost, testPlugin, stopAfter } from './harness.mjs';
 
 const run = (...args) => spawnSync(env.host, args, { encoding: 'utf8', timeout: 10000 });
 
@@ -34,52 +34,36 @@ test('a missing plugins directory is one clear line and exit code 1', () => {
   assert.equal(r.stderr.trim(), "microsockets: plugins directory '/nonexistent/plugins' does not exist");
 });
 
-test('a port in use is one clear line and exit code 1', async () => {
-  const host = await startHost({ plugins: { '10-probe.so': testPlugin('probe') } });
-  try {
-    const r = run('--port', String(host.port), '--plugins', host.dir);
-    assert.equal(r.status, 1);
-    assert.match(r.stderr, new RegExp(`^microsockets: cannot listen on 127\\.0\\.0\\.1:${host.port}: Address already in use$`, 'm'));
-  } finally {
-    await host.stop();
-  }
+test('a port in use is one clear line and exit code 1', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: { '10-probe.so': testPlugin('probe') } }));
+  const r = run('--port', String(host.port), '--plugins', host.dir);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, new RegExp(`^microsockets: cannot listen on 127\\.0\\.0\\.1:${host.port}: Address already in use$`, 'm'));
 });
 
-test('SIGTERM closes clients with 1001, runs on_shutdown and exits 0', async () => {
-  const host = await startHost({ plugins: { '10-probe.so': testPlugin('probe') } });
-  try {
-    const clients = await Promise.all([Client.open(host.url), Client.open(host.url)]);
-    assert.equal(await clients[0].ask('echo', 'up'), 'up');
-    host.proc.kill('SIGTERM');
-    for (const c of clients) assert.equal((await c.waitClosed()).code, 1001);
-    const exit = await host.exited;
-    assert.deepEqual(exit, { code: 0, signal: null });
-    assert.match(host.log(), /\[probe\] probe shut down/);
-  } finally {
-    await host.stop();
-  }
+test('SIGTERM closes clients with 1001, runs on_shutdown and exits 0', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: { '10-probe.so': testPlugin('probe') } }));
+  const clients = await Promise.all([Client.open(host.url), Client.open(host.url)]);
+  assert.equal(await clients[0].ask('echo', 'up'), 'up');
+  host.proc.kill('SIGTERM');
+  for (const c of clients) assert.equal((await c.waitClosed()).code, 1001);
+  const exit = await host.exited;
+  assert.deepEqual(exit, { code: 0, signal: null });
+  assert.match(host.log(), /\[probe\] probe shut down/);
 });
 
-test('SIGINT shuts down cleanly too', async () => {
-  const host = await startHost({ plugins: { '10-probe.so': testPlugin('probe') } });
-  try {
-    host.proc.kill('SIGINT');
-    assert.deepEqual(await host.exited, { code: 0, signal: null });
-  } finally {
-    await host.stop();
-  }
+test('SIGINT shuts down cleanly too', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: { '10-probe.so': testPlugin('probe') } }));
+  host.proc.kill('SIGINT');
+  assert.deepEqual(await host.exited, { code: 0, signal: null });
 });
 
-test('the host logs its plugins with their events, and serves /healthz', async () => {
-  const host = await startHost({ plugins: { '10-probe.so': testPlugin('probe') }, args: ['--threads', '2'] });
-  try {
-    assert.match(host.log(), /loaded plugin 'probe' \(10-probe\.so\): events \[echo, echo_json, join/);
-    assert.match(host.log(), /listening on ws:\/\/127\.0\.0\.1:\d+ with 2 threads/);
-    const res = await fetch(`http://127.0.0.1:${host.port}/healthz`);
-    assert.equal(res.status, 200);
-    assert.equal(await res.text(), 'ok\n');
-    assert.equal((await fetch(`http://127.0.0.1:${host.port}/nothing-here`)).status, 404);
-  } finally {
-    await host.stop();
-  }
+test('the host logs its plugins with their events, and serves /healthz', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: { '10-probe.so': testPlugin('probe') }, args: ['--threads', '2'] }));
+  assert.match(host.log(), /loaded plugin 'probe' \(10-probe\.so\): events \[echo, echo_json, join/);
+  assert.match(host.log(), /listening on ws:\/\/127\.0\.0\.1:\d+ with 2 threads/);
+  const res = await fetch(`http://127.0.0.1:${host.port}/healthz`);
+  assert.equal(res.status, 200);
+  assert.equal(await res.text(), 'ok\n');
+  assert.equal((await fetch(`http://127.0.0.1:${host.port}/nothing-here`)).status, 404);
 });

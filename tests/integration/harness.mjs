@@ -149,3 +149,9 @@ export async function metrics(host) {
     }),
   );
 }
+
+// Stops `host` when test `t` ends, passed or failed.
+export function stopAfter(t, host) {
+  t.after(() => host.stop());
+  return host;
+}
