@@ -42,28 +42,29 @@ void websocket_session::start(http::request<http::string_body> req, header_list 
         for (const auto& [name, value] : headers) res.set(name, value);
         if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
       }));
-  ws_.async_accept(req, [self = shared_from_this()](error_code ec) {
-    if (ec) {
-      log::debug("connection {}: handshake failed: {}", self->id_, ec.message());
-      return;
-    }
-    error_code ignored;
-    self->ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks
-    // The decorator's captured headers are of no more use: free them.
-    self->ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
-    // From here the worker's once-a-second sweep keeps time (check_idle):
-    // Beast's per-connection timer would cost every connection a pending wait.
-    self->ws_.set_option(websocket::stream_base::timeout{websocket::stream_base::none(),
-                                                         websocket::stream_base::none(), false});
-    self->ws_.control_callback([s = self.get()](websocket::frame_type, beast::string_view) {
-      s->last_heard_ = s->home_.now();
-      s->pinged_ = false;
-    });
-    self->last_heard_ = self->home_.now();
-    self->home_.add(self);
-    self->server_.connected(*self);
-    self->read();
+  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
+}
+
+void websocket_session::on_accept(error_code ec) {
+  if (ec) {
+    log::debug("connection {}: handshake failed: {}", id_, ec.message());
+    return;
+  }
+  error_code ignored;
+  ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks
+  // The decorator's captured headers are of no more use: free them.
+  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
+  // From here the worker's once-a-second sweep keeps time (check_idle):
+  // Beast's per-connection timer would cost every connection a pending wait.
+  ws_.set_option(websocket::stream_base::timeout{websocket::stream_base::none(), websocket::stream_base::none(), false});
+  ws_.control_callback([this](websocket::frame_type, beast::string_view) {
+    last_heard_ = home_.now();  // a ping, pong or close frame is a sign of life too
+    pinged_ = false;
   });
+  last_heard_ = home_.now();
+  home_.add(shared_from_this());
+  server_.connected(*this);
+  read();
 }
 
 void websocket_session::read() {

@@ -66,6 +66,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void queue(std::string_view bytes);
   void schedule_flush();
   void on_writable(error_code ec);
+  void on_accept(error_code ec);
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void finish(error_code ec);
