@@ -202,6 +202,11 @@ worker* server::worker_for(ms_conn_id id) {
   return id != 0 && index < workers_.size() ? workers_[index].get() : nullptr;
 }
 
+std::shared_ptr<websocket_session> server::find_session(ms_conn_id id) {
+  worker* w = worker_for(id);
+  return w ? w->find_shared(id) : nullptr;
+}
+
 template <class Fn>
 ms_status server::with_session(ms_conn_id id, Fn&& fn) {
   worker* w = worker_for(id);
@@ -236,10 +241,9 @@ ms_status server::leave(ms_conn_id conn, std::string_view room) {
 }
 
 ms_status server::rooms(ms_conn_id conn, std::vector<std::string>& out) {
-  worker* w = worker_for(conn);
-  auto s = w ? w->find_shared(conn) : nullptr;
+  auto s = find_session(conn);
   if (!s) return MS_GONE;
-  out = w->rooms_of(*s);
+  out = worker_for(conn)->rooms_of(*s);
   return MS_OK;
 }
 
@@ -264,16 +268,14 @@ ms_status server::close(ms_conn_id conn, std::uint16_t code, std::string_view re
 }
 
 ms_status server::set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) {
-  worker* w = worker_for(conn);
-  auto s = w ? w->find_shared(conn) : nullptr;
+  auto s = find_session(conn);
   if (!s) return MS_GONE;
   s->set_attribute(key, value);
   return MS_OK;
 }
 
 ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::string& out) {
-  worker* w = worker_for(conn);
-  auto s = w ? w->find_shared(conn) : nullptr;
+  auto s = find_session(conn);
   if (!s) return MS_GONE;
   auto value = s->attribute(key);
   if (!value) return MS_NOT_FOUND;
@@ -282,8 +284,7 @@ ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::stri
 }
 
 ms_status server::request(ms_conn_id conn, ms_request_field field, std::string_view key, std::string& out) {
-  worker* w = worker_for(conn);
-  auto s = w ? w->find_shared(conn) : nullptr;
+  auto s = find_session(conn);
   if (!s) return MS_GONE;
   auto value = s->request().field(field, key);
   if (!value) return MS_NOT_FOUND;

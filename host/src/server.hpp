@@ -76,6 +76,8 @@ class server final : public host_services {
   template <class Fn>
   ms_status with_session(ms_conn_id id, Fn&& fn);
   worker* worker_for(ms_conn_id id);
+  // The connection, from any thread; null once it is gone.
+  std::shared_ptr<websocket_session> find_session(ms_conn_id id);
   void shutdown();
   void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
 
