@@ -174,4 +174,9 @@ bool check_plugin_result(int rc, const plugin& p, std::string_view what, std::st
   return false;
 }
 
+void run_lifecycle_hooks(plugin& p, std::vector<callback<ms_on_lifecycle>> registrations::*hooks,
+                         std::string_view what) {
+  for (const auto& cb : p.regs().*hooks) check_plugin_result(cb.fn(cb.user), p, what);
+}
+
 }  // namespace microsockets

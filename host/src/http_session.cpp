@@ -7,8 +7,6 @@
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
-#include <algorithm>
-#include <cctype>
 #include <chrono>
 
 namespace microsockets {

@@ -11,10 +11,6 @@ namespace microsockets {
 namespace fs = std::filesystem;
 namespace {
 
-void run_startup(plugin& p) {
-  for (const auto& cb : p.regs().startup) check_plugin_result(cb.fn(cb.user), p, "on_startup");
-}
-
 // Hands the old version's on_reload blob to the new version.
 void hand_over_state(plugin& from, plugin& to) {
   if (!from.regs().state || !to.regs().state) return;
@@ -66,7 +62,7 @@ plugin_directory::generation plugin_directory::load() {
   auto table = plugin_table::build(std::move(plugins));
   for (const auto& p : table->plugins()) {
     log::info("loaded plugin {}: {}", p->label(), p->describe());
-    run_startup(*p);
+    run_lifecycle_hooks(*p, &registrations::startup, "on_startup");
   }
   return {std::move(table), {}};
 }
@@ -120,7 +116,7 @@ plugin_directory::generation plugin_directory::reload(const plugin_table& curren
   for (const auto& p : table->plugins()) {
     if (contains(current, p.get())) continue;
     if (auto old = replaces.find(p.get()); old != replaces.end()) hand_over_state(*old->second, *p);
-    run_startup(*p);
+    run_lifecycle_hooks(*p, &registrations::startup, "on_startup");
     log::info("{} plugin {}: {}", replaces.contains(p.get()) ? "reloaded" : "loaded", p->label(),
               p->describe());
   }

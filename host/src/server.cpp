@@ -80,8 +80,7 @@ void server::reload() {
   }
   table_.store(next.table);  // events from here on use the new generation
   counters.reloads.fetch_add(1, std::memory_order_relaxed);
-  for (const auto& p : next.retired)
-    for (const auto& cb : p->regs().shutdown) check_plugin_result(cb.fn(cb.user), *p, "on_shutdown");
+  for (const auto& p : next.retired) run_lifecycle_hooks(*p, &registrations::shutdown, "on_shutdown");
   // The retired libraries unload when the last event still using them returns.
 }
 
@@ -141,8 +140,7 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
     shutdown_timer_->async_wait([this, deadline](error_code) { wait_for_sessions(deadline); });
     return;
   }
-  table()->for_each_hook(&registrations::shutdown,
-                         [](const auto& cb, plugin& p) { check_plugin_result(cb.fn(cb.user), p, "on_shutdown"); });
+  for (const auto& p : table()->plugins()) run_lifecycle_hooks(*p, &registrations::shutdown, "on_shutdown");
   for (auto& w : workers_) w->stop();
 }
 
