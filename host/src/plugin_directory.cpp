@@ -50,21 +50,10 @@ std::map<std::string, fs::path> plugin_directory::list() const {
 }
 
 plugin_directory::generation plugin_directory::load() {
-  std::vector<std::shared_ptr<plugin>> plugins;
-  for (const auto& [name, file] : list()) {
-    if (auto sig = sign(file)) seen_[name] = *sig;
-    try {
-      plugins.push_back(plugin::load(file, host_));
-    } catch (const plugin_error& e) {
-      log::error("refusing plugin {}: {}", name, e.what());
-    }
-  }
-  auto table = plugin_table::build(std::move(plugins));
-  for (const auto& p : table->plugins()) {
-    log::info("loaded plugin {}: {}", p->label(), p->describe());
-    run_lifecycle_hooks(*p, &registrations::startup, "on_startup");
-  }
-  return {std::move(table), {}};
+  // A first load is a reload from nothing.
+  auto first = reload(*plugin_table::build({}));
+  if (!first.table) first.table = plugin_table::build({});  // an empty directory
+  return first;
 }
 
 plugin_directory::generation plugin_directory::reload(const plugin_table& current) {
