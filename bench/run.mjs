@@ -51,6 +51,8 @@ const servers = {
     command: (port) => [...servers.microsockets.command(port), '--threads', '2'],
     workloads: ['W1', 'W2'],
   },
+  // The measuring stick: a minimal C epoll server (peers/floor.c); every figure is also shown as a ratio to it.
+  floor: { label: 'floor (minimal C epoll)', protocol: 'json', command: (port) => [join(build, 'bench', 'floor'), String(port)] },
   ws: { label: 'Node ws 8', protocol: 'json', command: (port) => ['node', join(here, 'peers', 'ws-server.mjs'), String(port)] },
   socketio: { label: 'Socket.IO 4.8', protocol: 'socketio', command: (port) => ['node', join(here, 'peers', 'socketio-server.mjs'), String(port)] },
 };
@@ -124,18 +126,21 @@ for (const workload of workloads) {
 // The table: medians with their spread, latency, lost messages, CPU of both sides.
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : Number(x.toFixed(2)).toString());
 const lines = [
-  '| workload | server | median | spread (min–max) | p50 / p99 ms | lost | server CPU | generator CPU | vs ws |',
-  '|---|---|---|---|---|---|---|---|---|',
+  '| workload | server | median | spread (min–max) | p50 / p99 ms | lost | server CPU | generator CPU | vs ws | vs floor |',
+  '|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const workload of workloads) {
-  const ws = results[workload.id].ws?.median;
+  const ratioTo = (name, r, base) => {
+    const reference = results[workload.id][base]?.median;
+    if (!reference || name === base) return '';
+    return workload.metric === 'kib_per_connection' ? `${fmt(r.median / reference)}x the memory` : `${fmt(r.median / reference)}x`;
+  };
   for (const [name, r] of Object.entries(results[workload.id])) {
     const s = r.sample;
-    const ratio = ws && name !== 'ws' ? (workload.metric === 'kib_per_connection' ? `${fmt(r.median / ws)}x the memory` : `${fmt(r.median / ws)}x`) : '';
     lines.push(
       `| ${workload.id} ${workload.name} | ${servers[name].label} | ${fmt(r.median)} ${workload.unit} | ${fmt(r.min)}–${fmt(r.max)} | ` +
         `${s.p50_ms !== undefined ? `${fmt(s.p50_ms)} / ${fmt(s.p99_ms)}` : ''} | ${s.lost ?? ''} | ` +
-        `${s.server_cpu !== undefined ? `${s.server_cpu}%` : ''} | ${s.gen_cpu !== undefined ? `${s.gen_cpu}%` : ''} | ${ratio} |`,
+        `${s.server_cpu !== undefined ? `${s.server_cpu}%` : ''} | ${s.gen_cpu !== undefined ? `${s.gen_cpu}%` : ''} | ${ratioTo(name, r, 'ws')} | ${ratioTo(name, r, 'floor')} |`,
     );
   }
 }
