@@ -82,22 +82,21 @@ decode_result frame_decoder::decode(char* data, std::size_t size, std::size_t ma
     const auto* h = reinterpret_cast<const unsigned char*>(data + at);
     const bool fin = h[0] & 0x80;
     const unsigned opcode = h[0] & 0x0f;
-    if (h[0] & 0x70) return fail(at, 1002, "reserved bits set");
-    if (!(h[1] & 0x80)) return fail(at, 1002, "unmasked client frame");
+    const bool masked = h[1] & 0x80;
     std::uint64_t length = h[1] & 0x7f;
-    std::size_t header = 2;
+    // Nothing is judged before the whole header (with its key) is here.
+    const std::size_t header = 2 + (length == 126 ? 2 : length == 127 ? 8 : 0);
+    if (size - at < header + (masked ? 4 : 0)) break;
+    if (h[0] & 0x70) return fail(at, 1002, "reserved bits set");
+    if (!masked) return fail(at, 1002, "unmasked client frame");
     if (length == 126) {
-      if (size - at < 4) break;
       length = (std::uint64_t(h[2]) << 8) | h[3];
       if (length < 126) return fail(at, 1002, "length not in its minimal form");
-      header = 4;
     } else if (length == 127) {
-      if (size - at < 10) break;
       length = 0;
       for (int i = 2; i < 10; ++i) length = (length << 8) | h[i];
       if (length >> 63) return fail(at, 1002, "length with its top bit set");
       if (length <= 0xffff) return fail(at, 1002, "length not in its minimal form");
-      header = 10;
     }
 
     const bool control = opcode & 0x8;

@@ -142,8 +142,8 @@ TEST_CASE("a message over the limit is refused with 1009 from its header, whole 
   CHECK(decode(frame(1, std::string(101, 'a')), 0, 100).error == 1009);
   CHECK(decode(frame(1, std::string(100, 'a')), 0, 100).frames.size() == 1);
   CHECK(decode(frame(1, std::string(60, 'a'), false) + frame(0, std::string(41, 'a')), 0, 100).error == 1009);
-  // Only the header has arrived, and already the verdict is in.
-  CHECK(decode(frame(1, std::string(70000, 'a')).substr(0, 10), 0, 65536).error == 1009);
+  // Only the header (with its key) has arrived, and already the verdict is in.
+  CHECK(decode(frame(1, std::string(70000, 'a')).substr(0, 14), 0, 65536).error == 1009);
 }
 
 TEST_CASE("invalid UTF-8 at any position of a text message is refused with 1007") {
@@ -210,3 +210,9 @@ TEST_CASE("a sink that stops the decoder stops it") {
 }
 
 TEST_CASE("an idle decoder is small") { CHECK(sizeof(frame_decoder) <= 16); }
+
+TEST_CASE("nothing is judged before the whole header has arrived") {
+  const std::string unmasked = frame(1, std::string(200, 'a'), true, false);
+  CHECK(decode(unmasked.substr(0, 3)).error == 0);  // the 16-bit length is still missing
+  CHECK(decode(unmasked.substr(0, 4)).error == 1002);
+}
