@@ -1,6 +1,7 @@
 // microsockets: parse the command line, run the server, map failures to exit codes.
 #include "options.hpp"
 #include "server.hpp"
+#include "signal_reader.hpp"
 
 #include <fmt/format.h>
 
@@ -12,6 +13,8 @@ int main(int argc, char** argv) {
     fmt::print(parsed.exit_code ? stderr : stdout, "{}\n", parsed.message);
     return parsed.exit_code;
   }
+  // Before any thread starts, plugins' threads included: they inherit it.
+  microsockets::signal_reader::block_host_signals();
   try {
     microsockets::server server(std::move(*parsed.run));
     server.start();

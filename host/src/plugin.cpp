@@ -1,48 +1,47 @@
 #include "plugin.hpp"
 
 #include "host_api.hpp"
+#include "log.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <atomic>
-#include <system_error>
-
-#include <unistd.h>
+#include <dlfcn.h>
 
 namespace microsockets {
 namespace fs = std::filesystem;
-
-namespace {
-
-// dlopen caches by path and a compiler may rewrite the file while it is
-// mapped, so every load reads its own copy; the copy is unlinked once mapped.
-class private_copy {
- public:
-  explicit private_copy(const fs::path& file) {
-    static std::atomic<unsigned> sequence{0};
-    fs::path dir = fs::temp_directory_path() / fmt::format("microsockets-{}", ::getpid());
-    fs::create_directories(dir);
-    path_ = dir / fmt::format("{}-{}", sequence++, file.filename().string());
-    fs::copy_file(file, path_, fs::copy_options::overwrite_existing);
-  }
-  ~private_copy() {
-    std::error_code ec;
-    fs::remove(path_, ec);
-    fs::remove(path_.parent_path(), ec);  // only succeeds once empty
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-}  // namespace
 
 plugin::plugin(host_services& host) : host_(&host) {}
 
 plugin::plugin(std::string name, registrations regs, host_services* host)
     : name_(std::move(name)), regs_(std::move(regs)), host_(host) {}
+
+plugin::~plugin() {
+  stop();
+  if (!library_.is_loaded()) return;
+  const fs::path path = copy_->path();
+  library_.unload();
+  // Still there after dlclose: something pins it, and dlopen would hand this
+  // library out again for its path, so that path stays reserved for good.
+  if (void* pinned = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_NOLOAD)) {
+    ::dlclose(pinned);
+    copy_->keep_forever();
+    log::warn("plugin {} stays mapped after unloading: a STB_GNU_UNIQUE symbol (build with -fno-gnu-unique) "
+              "or a thread_local with a destructor pins it",
+              label());
+  }
+}
+
+void plugin::start() {
+  started_ = true;
+  run_lifecycle_hooks(*this, &registrations::startup, "on_startup");
+}
+
+void plugin::stop() {
+  if (!started_ || stopped_) return;
+  stopped_ = true;
+  run_lifecycle_hooks(*this, &registrations::shutdown, "on_shutdown");
+}
 
 std::string plugin::label() const {
   if (file_.empty()) return fmt::format("'{}'", name_);
@@ -69,12 +68,14 @@ std::shared_ptr<plugin> plugin::load(const fs::path& file, host_services& host) 
   std::shared_ptr<plugin> p(new plugin(host));
   p->file_ = file;
   p->name_ = file.stem().string();
+  auto& copy = p->copy_.emplace(file);
   try {
-    private_copy copy(file);
     p->library_.load(copy.path(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    throw plugin_error(fmt::format("not a loadable shared library ({})", e.what()));
+    copy.loaded();
+    throw plugin_error(fmt::format("not a loadable shared library ({}){}", e.what(), copy.load_hint()));
   }
+  copy.loaded();
   if (!p->library_.has(MS_SYMBOL_ABI_VERSION))
     throw plugin_error("no " MS_SYMBOL_ABI_VERSION " symbol: not a microsockets plugin");
   const auto version = p->library_.get<const std::uint32_t>(MS_SYMBOL_ABI_VERSION);

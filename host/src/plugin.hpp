@@ -3,10 +3,13 @@
 // Ownership: the plugin_table generations that use a plugin hold it by
 // shared_ptr; the library is unmapped when the last one lets go, so nothing in
 // the host may keep a pointer into it (callback, user data, string) longer
-// than it keeps the plugin.
+// than it keeps the plugin. A plugin that was started is stopped (on_shutdown)
+// by then at the latest: a retired version's on_shutdown runs on the thread
+// whose event was the last to use it, after that handler has returned.
 #pragma once
 
 #include "host_services.hpp"
+#include "plugin_copy.hpp"
 
 #include <microsockets/abi.h>
 
@@ -70,6 +73,8 @@ class plugin {
   // A plugin made of plain registrations, without a library (tests).
   plugin(std::string name, registrations regs, host_services* host = nullptr);
 
+  // Stops it if it was started, then unloads the library.
+  ~plugin();
   plugin(const plugin&) = delete;
   plugin& operator=(const plugin&) = delete;
 
@@ -84,6 +89,11 @@ class plugin {
   ms_host* handle() { return &handle_; }
   host_services* host() const { return host_; }
 
+  // Runs its on_startup hooks (once it is part of a table that goes live).
+  void start();
+  // Runs its on_shutdown hooks, once, if it was started.
+  void stop();
+
   // Registration is only open while init runs.
   bool registering() const { return registering_; }
   void set_name(std::string name) { name_ = std::move(name); }
@@ -92,13 +102,16 @@ class plugin {
  private:
   explicit plugin(host_services& host);
 
-  boost::dll::shared_library library_;  // declared first: unloaded last
+  std::optional<plugin_copy> copy_;     // outlives the library: see plugin_copy
+  boost::dll::shared_library library_;  // unloaded after the members below
   std::string name_;
   std::filesystem::path file_;
   registrations regs_;
   host_services* host_;
   ms_host handle_{this};
   bool registering_ = false;
+  bool started_ = false;
+  bool stopped_ = false;
 };
 
 }  // namespace microsockets

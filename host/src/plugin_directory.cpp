@@ -49,38 +49,65 @@ std::map<std::string, fs::path> plugin_directory::list() const {
   return files;
 }
 
-plugin_directory::generation plugin_directory::load() {
+std::shared_ptr<const plugin_table> plugin_directory::load() {
   // A first load is a reload from nothing.
   auto first = reload(*plugin_table::build({}));
-  if (!first.table) first.table = plugin_table::build({});  // an empty directory
-  return first;
+  return first ? first : plugin_table::build({});  // an empty directory
 }
 
-plugin_directory::generation plugin_directory::reload(const plugin_table& current) {
+std::shared_ptr<const plugin_table> plugin_directory::settle(
+    std::vector<std::shared_ptr<plugin>> next, std::set<const plugin*> serving,
+    const std::map<const plugin*, std::shared_ptr<plugin>>& replaces) {
+  // Each round takes refused versions out, so it ends.
+  for (;;) {
+    std::vector<plugin_table::refusal> refused;
+    auto table = plugin_table::build(next, &refused, serving);
+    if (refused.empty()) return table;
+    for (const auto& [p, reason] : refused) {
+      auto old = replaces.find(p.get());
+      const bool kept = old != replaces.end();
+      log::error("refusing plugin {}: {}{}", p->label(), reason, kept ? "; the loaded version keeps serving" : "");
+      auto at = std::find(next.begin(), next.end(), p);
+      if (!kept) {
+        next.erase(at);
+        continue;
+      }
+      *at = old->second;
+      serving.insert(old->second.get());
+    }
+  }
+}
+
+std::shared_ptr<const plugin_table> plugin_directory::reload(const plugin_table& current) {
   std::map<std::string, std::shared_ptr<plugin>> old_by_file;
   for (const auto& p : current.plugins()) old_by_file[p->file().filename().string()] = p;
 
   const auto files = list();
   bool changed = false;
-  std::vector<std::shared_ptr<plugin>> next;
+  std::vector<std::shared_ptr<plugin>> next;     // in file-name order
+  std::set<const plugin*> serving;               // what this reload leaves in place
   std::map<const plugin*, std::shared_ptr<plugin>> replaces;  // new version -> old
   for (const auto& [name, file] : files) {
     auto old = old_by_file.find(name);
+    const bool loaded = old != old_by_file.end();
+    auto keep_old = [&] {
+      next.push_back(old->second);
+      serving.insert(old->second.get());
+    };
     auto sig = sign(file);
     if (!sig || seen_[name] == *sig) {  // unchanged (or vanished while we looked)
-      if (old != old_by_file.end()) next.push_back(old->second);
+      if (loaded) keep_old();
       continue;
     }
     seen_[name] = *sig;
     changed = true;
     try {
       auto fresh = plugin::load(file, host_);
-      if (old != old_by_file.end()) replaces[fresh.get()] = old->second;
+      if (loaded) replaces[fresh.get()] = old->second;
       next.push_back(std::move(fresh));
     } catch (const plugin_error& e) {
-      log::error("refusing plugin {}: {}{}", name, e.what(),
-                 old != old_by_file.end() ? "; the loaded version keeps serving" : "");
-      if (old != old_by_file.end()) next.push_back(old->second);
+      log::error("refusing plugin {}: {}{}", name, e.what(), loaded ? "; the loaded version keeps serving" : "");
+      if (loaded) keep_old();
     }
   }
   for (auto it = seen_.begin(); it != seen_.end();)  // forget removed files
@@ -90,32 +117,19 @@ plugin_directory::generation plugin_directory::reload(const plugin_table& curren
     } else {
       ++it;
     }
-  if (!changed) return {};
+  if (!changed) return nullptr;
 
-  // A new version refused for a conflict gives way to its old version.
-  auto table = plugin_table::build(next);
-  for (auto& p : next)
-    if (!contains(*table, p.get()) && replaces.contains(p.get())) {
-      log::error("plugin {}: the loaded version keeps serving", p->label());
-      p = replaces[p.get()];
-      table = plugin_table::build(next);
-    }
-
-  generation out;
+  auto table = settle(std::move(next), std::move(serving), replaces);
   for (const auto& p : table->plugins()) {
     if (contains(current, p.get())) continue;
     if (auto old = replaces.find(p.get()); old != replaces.end()) hand_over_state(*old->second, *p);
-    run_lifecycle_hooks(*p, &registrations::startup, "on_startup");
-    log::info("{} plugin {}: {}", replaces.contains(p.get()) ? "reloaded" : "loaded", p->label(),
-              p->describe());
+    p->start();
+    log::info("{} plugin {}: {}", replaces.contains(p.get()) ? "reloaded" : "loaded", p->label(), p->describe());
   }
   for (const auto& p : current.plugins())
-    if (!contains(*table, p.get())) {
-      out.retired.push_back(p);
-      if (!files.contains(p->file().filename().string())) log::info("unloading plugin {}: its file was removed", p->label());
-    }
-  out.table = std::move(table);
-  return out;
+    if (!files.contains(p->file().filename().string()))
+      log::info("unloading plugin {}: its file was removed", p->label());
+  return table;
 }
 
 }  // namespace microsockets

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <vector>
 
 namespace microsockets {
@@ -17,22 +19,21 @@ class plugin_directory {
  public:
   plugin_directory(std::filesystem::path dir, host_services& host);
 
-  struct generation {
-    std::shared_ptr<const plugin_table> table;
-    // Plugins of the previous table that this one no longer has (replaced or
-    // removed): the server runs their on_shutdown once the new table is live.
-    std::vector<std::shared_ptr<plugin>> retired;
-  };
-
-  // Loads every .so file, in file-name order.
-  generation load();
+  // Loads every .so file, in file-name order: of two that claim one event,
+  // the first one's name wins.
+  std::shared_ptr<const plugin_table> load();
 
   // Compares the directory with `current`: loads new and changed files, drops
   // removed ones, keeps the old version of any file whose new version is
-  // refused. A replaced plugin's on_reload state goes to its new version, and
-  // every new version's on_startup runs, before the table is returned.
-  // Returns a null table when nothing changed.
-  generation reload(const plugin_table& current);
+  // refused. What serves wins a conflict: a new version that claims an event
+  // of a plugin this reload leaves in place (unchanged, or kept because its
+  // own new version was refused) is refused, whatever the file names; between
+  // two new versions the file name decides. A replaced plugin's on_reload
+  // state goes to its new version, and every new version's on_startup runs,
+  // before the table is returned. The plugins the new table drops are stopped
+  // (on_shutdown) and unloaded when the last event using them returns.
+  // Returns null when nothing changed.
+  std::shared_ptr<const plugin_table> reload(const plugin_table& current);
 
  private:
   // What identifies one version of a file.
@@ -45,6 +46,11 @@ class plugin_directory {
 
   std::map<std::string, std::filesystem::path> list() const;  // by file name
   static std::optional<signature> sign(const std::filesystem::path& file);
+  // The table of `next` once every conflict is settled: a refused new version
+  // gives way to its old version (in `replaces`), which then serves.
+  static std::shared_ptr<const plugin_table> settle(std::vector<std::shared_ptr<plugin>> next,
+                                                    std::set<const plugin*> serving,
+                                                    const std::map<const plugin*, std::shared_ptr<plugin>>& replaces);
 
   std::filesystem::path dir_;
   host_services& host_;

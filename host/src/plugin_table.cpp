@@ -4,26 +4,36 @@
 
 namespace microsockets {
 
-std::shared_ptr<const plugin_table> plugin_table::build(std::vector<std::shared_ptr<plugin>> plugins) {
+std::string plugin_table::claim(plugin& p) {
+  const registrations& r = p.regs();
+  for (const auto& [event, cb] : r.events)
+    if (auto it = events_.find(event); it != events_.end())
+      return fmt::format("event '{}' is already handled by plugin {}", event, it->second.owner->label());
+  if (r.fallback && fallback_)
+    return fmt::format("the fallback is already set by plugin {}", fallback_->owner->label());
+  for (const auto& [event, cb] : r.events) events_.emplace(event, event_handler{cb, &p});
+  if (r.fallback) fallback_ = event_handler{*r.fallback, &p};
+  return {};
+}
+
+std::shared_ptr<const plugin_table> plugin_table::build(std::vector<std::shared_ptr<plugin>> plugins,
+                                                        std::vector<refusal>* refused,
+                                                        const std::set<const plugin*>& serving) {
   auto table = std::make_shared<plugin_table>();
-  for (auto& p : plugins) {
-    const registrations& r = p->regs();
-    std::string conflict;
-    for (const auto& [event, cb] : r.events)
-      if (auto it = table->events_.find(event); it != table->events_.end()) {
-        conflict = fmt::format("event '{}' is already handled by plugin {}", event, it->second.owner->label());
-        break;
-      }
-    if (conflict.empty() && r.fallback && table->fallback_)
-      conflict = fmt::format("the fallback is already set by plugin {}", table->fallback_->owner->label());
-    if (!conflict.empty()) {
-      log::error("refusing plugin {}: {}", p->label(), conflict);
-      continue;
+  std::vector<bool> accepted(plugins.size());
+  for (bool serving_pass : {true, false})
+    for (std::size_t i = 0; i < plugins.size(); ++i) {
+      if (serving.contains(plugins[i].get()) != serving_pass) continue;
+      auto conflict = table->claim(*plugins[i]);
+      accepted[i] = conflict.empty();
+      if (accepted[i]) continue;
+      if (refused) refused->push_back({plugins[i], std::move(conflict)});
+      else log::error("refusing plugin {}: {}", plugins[i]->label(), conflict);
     }
-    for (const auto& [event, cb] : r.events) table->events_.emplace(event, event_handler{cb, p.get()});
-    if (r.fallback) table->fallback_ = event_handler{*r.fallback, p.get()};
-    for (const auto& cb : r.middleware) table->middleware_.push_back({cb, p.get()});
-    table->plugins_.push_back(std::move(p));
+  for (std::size_t i = 0; i < plugins.size(); ++i) {  // middleware runs in load order
+    if (!accepted[i]) continue;
+    for (const auto& cb : plugins[i]->regs().middleware) table->middleware_.push_back({cb, plugins[i].get()});
+    table->plugins_.push_back(std::move(plugins[i]));
   }
   return table;
 }

@@ -7,6 +7,7 @@
 #include "rooms.hpp"
 
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -25,9 +26,18 @@ class plugin_table {
   using event_handler = owned_callback<ms_on_event>;
   using middleware = owned_callback<ms_on_middleware>;
 
+  struct refusal {
+    std::shared_ptr<microsockets::plugin> refused;
+    std::string reason;  // "event 'x' is already handled by plugin 'b' (20-b.so)"
+  };
+
   // Takes plugins in load order. A plugin that claims an event (or the
-  // fallback) another one already has is refused with a log line and left out.
-  static std::shared_ptr<const plugin_table> build(std::vector<std::shared_ptr<plugin>> plugins);
+  // fallback) another one already has is left out, and listed in `refused`
+  // (logged if that is null). The plugins in `serving` claim theirs before
+  // the others, so that no newcomer ever displaces one of them.
+  static std::shared_ptr<const plugin_table> build(std::vector<std::shared_ptr<plugin>> plugins,
+                                                   std::vector<refusal>* refused = nullptr,
+                                                   const std::set<const plugin*>& serving = {});
 
   // The handler for `event`, else the fallback, else null.
   const event_handler* find(std::string_view event) const;
@@ -42,6 +52,9 @@ class plugin_table {
   }
 
  private:
+  // Registers p's events and fallback, or says why they clash with those already registered.
+  std::string claim(plugin& p);
+
   std::vector<std::shared_ptr<plugin>> plugins_;
   std::unordered_map<std::string, event_handler, string_hash, std::equal_to<>> events_;
   std::optional<event_handler> fallback_;

@@ -8,6 +8,7 @@
 #include "listener.hpp"
 #include "log.hpp"
 #include "plugin_watcher.hpp"
+#include "signal_reader.hpp"
 #include "stats.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
@@ -54,8 +55,8 @@ void server::start() {
 
   directory_.emplace(opts_.plugins, *this);
   auto loaded = directory_->load();
-  if (loaded.table->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
-  table_.store(loaded.table);
+  if (loaded->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
+  table_.store(std::move(loaded));
 
   error_code ec;
   auto address = net::ip::make_address(opts_.host, ec);
@@ -73,35 +74,35 @@ void server::start() {
 tcp::endpoint server::local_endpoint() const { return listener_->local_endpoint(); }
 
 void server::reload() {
-  auto next = directory_->reload(*table());
-  if (!next.table) {
+  auto current = table();
+  auto next = directory_->reload(*current);
+  if (!next) {
     log::info("plugins unchanged");
     return;
   }
-  table_.store(next.table);  // events from here on use the new generation
+  table_.store(std::move(next));  // events from here on use the new generation
   counters.reloads.fetch_add(1, std::memory_order_relaxed);
-  for (const auto& p : next.retired) run_lifecycle_hooks(*p, &registrations::shutdown, "on_shutdown");
-  // The retired libraries unload when the last event still using them returns.
+  // The plugins the new generation dropped are stopped and unloaded here, or
+  // when the last event still using them returns.
+  current.reset();
 }
 
-void server::on_hangup() {
-  hangup_->async_wait([this](error_code ec, int) {
-    if (ec) return;
+void server::on_signal(int signal) {
+  if (signal == SIGHUP) {
     log::info("SIGHUP received, reloading changed plugins");
     reload();
-    on_hangup();
-  });
+    return;
+  }
+  log::info("{} received, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+  shutdown();
 }
 
 void server::run() {
-  signals_ = std::make_unique<net::signal_set>(workers_[0]->context(), SIGINT, SIGTERM);
-  signals_->async_wait([this](error_code ec, int signal) {
-    if (ec) return;
-    log::info("{} received, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-    shutdown();
-  });
-  hangup_ = std::make_unique<net::signal_set>(workers_[0]->context(), SIGHUP);
-  on_hangup();
+  try {
+    signals_ = std::make_unique<signal_reader>(workers_[0]->context(), [this](int signal) { on_signal(signal); });
+  } catch (const std::system_error& e) {
+    log::error("cannot read signals: {}; stop the host with SIGKILL", e.what());
+  }
   if (opts_.watch) {
     try {
       watcher_ = std::make_unique<plugin_watcher>(workers_[0]->context(), opts_.plugins, [this] { reload(); });
@@ -124,8 +125,7 @@ void server::stop() {
 
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
-  signals_->cancel();
-  hangup_->cancel();
+  if (signals_) signals_->stop();
   if (watcher_) watcher_->stop();
   listener_->stop();
   for (auto& w : workers_)
@@ -140,7 +140,7 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
     shutdown_timer_->async_wait([this, deadline](error_code) { wait_for_sessions(deadline); });
     return;
   }
-  for (const auto& p : table()->plugins()) run_lifecycle_hooks(*p, &registrations::shutdown, "on_shutdown");
+  for (const auto& p : table()->plugins()) p->stop();
   for (auto& w : workers_) w->stop();
 }
 

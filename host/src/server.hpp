@@ -22,6 +22,7 @@ namespace microsockets {
 
 class listener;
 class plugin_watcher;
+class signal_reader;
 class websocket_session;
 class worker;
 
@@ -37,7 +38,8 @@ class server final : public host_services {
 
   // Loads the plugins, runs on_startup, binds. Throws startup_error.
   void start();
-  // Serves until SIGINT/SIGTERM or stop(), then shuts down gracefully.
+  // Serves until SIGINT/SIGTERM or stop(), then shuts down gracefully. The
+  // signals must be blocked (signal_reader::block_host_signals) before start().
   void run();
   void stop();  // any thread
 
@@ -71,7 +73,8 @@ class server final : public host_services {
  private:
   // Swaps in a new generation of plugins if the directory changed.
   void reload();
-  void on_hangup();
+  // SIGHUP reloads, SIGINT and SIGTERM shut down (worker 0).
+  void on_signal(int signal);
   // Runs fn(session) on the connection's thread: now if this is it, else queued.
   template <class Fn>
   ms_status with_session(ms_conn_id id, Fn&& fn);
@@ -86,8 +89,7 @@ class server final : public host_services {
   std::atomic<unsigned> next_worker_{0};
   std::shared_ptr<listener> listener_;
   std::atomic<std::shared_ptr<const plugin_table>> table_;
-  std::unique_ptr<net::signal_set> signals_;
-  std::unique_ptr<net::signal_set> hangup_;
+  std::unique_ptr<signal_reader> signals_;
   std::optional<plugin_directory> directory_;
   std::unique_ptr<plugin_watcher> watcher_;
   std::unique_ptr<net::steady_timer> shutdown_timer_;

@@ -44,12 +44,15 @@ export function pluginDir(files) {
 
 export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
 
-export async function startHost({ plugins, args = [], extraEnv = {}, port = 0 }) {
+// beforeStart(pid), if given, runs before the host binary does, knowing the
+// pid it will have: a shell with that pid waits for it, then execs the host.
+export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, beforeStart }) {
   const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
-  const proc = spawn(env.host, ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args], {
-    env: { ...process.env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const argv = ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args];
+  const options = { env: { ...process.env, ...extraEnv }, stdio: [beforeStart ? 'pipe' : 'ignore', 'pipe', 'pipe'] };
+  const proc = beforeStart
+    ? spawn('sh', ['-c', 'read go && exec "$0" "$@"', env.host, ...argv], options)
+    : spawn(env.host, argv, options);
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));
@@ -57,6 +60,10 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0 })
   let exit = null;
   exited.then((e) => (exit = e));
 
+  if (beforeStart) {
+    await beforeStart(proc.pid);
+    proc.stdin.end('go\n');
+  }
   const listening = await waitFor(() => {
     if (exit) throw new Error(`host exited (${JSON.stringify(exit)}) before listening:\n${log}`);
     return log.match(/listening on ws:\/\/[\d.]+:(\d+)/)?.[1];

@@ -20,10 +20,13 @@ const writeInPlace = (dir, name, source) => copyFileSync(source, join(dir, name)
 
 const count = (text, pattern) => (text.match(new RegExp(pattern, 'g')) ?? []).length;
 
-// The private copies of `plugin` that the host process has mapped.
-function mappedCopies(host, plugin) {
-  const maps = readFileSync(`/proc/${host.proc.pid}/maps`, 'utf8');
-  return new Set(maps.split('\n').filter((l) => l.includes(`-${plugin}.so`)).map((l) => l.split(/\s+/).slice(5).join(' ')));
+// The private copies of plugin file `file` that the host process has mapped,
+// by inode: an anonymous copy shows as "/memfd:20-versioned.so (deleted)",
+// one in a private folder as ".../20-versioned.so (deleted)".
+function mappedCopies(host, file) {
+  const maps = readFileSync(`/proc/${host.proc.pid}/maps`, 'utf8').split('\n').map((line) => line.split(/\s+/));
+  const copies = maps.filter(([, , , , , name = '']) => name === `/memfd:${file}` || name.endsWith(`/${file}`));
+  return new Set(copies.map(([, , , , inode]) => inode));
 }
 
 const rss = (host) => Number(readFileSync(`/proc/${host.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
@@ -109,14 +112,14 @@ test('the old version stays mapped while its handler runs and is unmapped when i
   // with the reload, which runs on the first.
   const first = await Client.open(host.url);
   const slow = await Client.open(host.url);
-  assert.equal(mappedCopies(host, '20-versioned').size, 1);
+  assert.equal(mappedCopies(host, '20-versioned.so').size, 1);
   slow.send('slow', '1500');
   renameOver(host.dir, '20-versioned.so', v2);
   await host.waitForLog(/reloaded plugin 'versioned'/);
   assert.equal(await first.ask('version'), 'v2');
-  assert.equal(mappedCopies(host, '20-versioned').size, 2, 'the running handler keeps v1 mapped');
+  assert.equal(mappedCopies(host, '20-versioned.so').size, 2, 'the running handler keeps v1 mapped');
   assert.equal(await slow.next('slow'), 'v1', 'an event in a handler finishes on the old code');
-  await waitFor(() => mappedCopies(host, '20-versioned').size === 1, 'v1 to be unmapped');
+  await waitFor(() => mappedCopies(host, '20-versioned.so').size === 1, 'v1 to be unmapped');
   assert.equal(await slow.ask('slow', '0'), 'v2');
   await Promise.all([first.close(), slow.close()]);
 });
@@ -138,7 +141,7 @@ test('a hundred reloads leave one mapped copy and do not grow the host', async (
   const grownKiB = rss(host) - before;
   console.log(`RSS ${before} KiB before 100 reloads, grew by ${grownKiB} KiB`);
   if (!env.sanitized) assert.ok(grownKiB < 2048, `RSS grew by ${grownKiB} KiB over 100 reloads`);
-  assert.equal(mappedCopies(host, '20-versioned').size, 1);
+  assert.equal(mappedCopies(host, '20-versioned.so').size, 1);
   await c.close();
 });
 
@@ -169,7 +172,7 @@ test('a removed plugin stops handling its events, and a new file goes live', asy
   rmSync(join(host.dir, '20-versioned.so'));
   await host.waitForLog(/unloading plugin 'versioned' \(20-versioned\.so\): its file was removed/);
   assert.equal(await c.ask('version', '', 'unknown'), 'version', 'the fallback applies');
-  await waitFor(() => mappedCopies(host, '20-versioned').size === 0, 'the removed plugin to be unmapped');
+  await waitFor(() => mappedCopies(host, '20-versioned.so').size === 0, 'the removed plugin to be unmapped');
 
   renameOver(host.dir, '30-versioned.so', v2);
   await host.waitForLog(/loaded plugin 'versioned' \(30-versioned\.so\)/);
