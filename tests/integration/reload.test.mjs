@@ -1,7 +1,9 @@
 // Hot reload: swap plugin files under a running host, as a compiler would,
 // and check that nobody is dropped and every event is answered exactly once.
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client, env, startHost, testPlugin, waitFor, stopAfter } from './harness.mjs';
@@ -27,6 +29,23 @@ function mappedCopies(host, file) {
   const maps = readFileSync(`/proc/${host.proc.pid}/maps`, 'utf8').split('\n').map((line) => line.split(/\s+/));
   const copies = maps.filter(([, , , , , name = '']) => name === `/memfd:${file}` || name.endsWith(`/${file}`));
   return new Set(copies.map(([, , , , inode]) => inode));
+}
+
+// The host's open file descriptors that are copies of plugin file `file`.
+const openCopies = (host, file) =>
+  readdirSync(`/proc/${host.proc.pid}/fd`).filter((fd) => {
+    try {
+      return readlinkSync(`/proc/${host.proc.pid}/fd/${fd}`).startsWith(`/memfd:${file} `);
+    } catch {
+      return false;  // closed while we looked
+    }
+  }).length;
+
+// Stops the host as a user would and returns its whole log.
+async function stopGracefully(host) {
+  host.proc.kill('SIGTERM');
+  assert.deepEqual(await host.exited, { code: 0, signal: null });
+  return host.log();
 }
 
 const rss = (host) => Number(readFileSync(`/proc/${host.proc.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)[1]);
@@ -118,10 +137,15 @@ test('the old version stays mapped while its handler runs and is unmapped when i
   await host.waitForLog(/reloaded plugin 'versioned'/);
   assert.equal(await first.ask('version'), 'v2');
   assert.equal(mappedCopies(host, '20-versioned.so').size, 2, 'the running handler keeps v1 mapped');
+  assert.doesNotMatch(host.log(), /versioned v1 stopped/, "v1's on_shutdown waits for its running handler");
   assert.equal(await slow.next('slow'), 'v1', 'an event in a handler finishes on the old code');
+  await host.waitForLog(/versioned v1 stopped/);
   await waitFor(() => mappedCopies(host, '20-versioned.so').size === 1, 'v1 to be unmapped');
   assert.equal(await slow.ask('slow', '0'), 'v2');
   await Promise.all([first.close(), slow.close()]);
+  const log = await stopGracefully(host);
+  assert.equal(count(log, 'versioned v1 stopped'), 1);
+  assert.equal(count(log, 'versioned v2 stopped'), 1, 'the serving version stops once at exit');
 });
 
 test('a hundred reloads leave one mapped copy and do not grow the host', async (t) => {
@@ -160,6 +184,8 @@ test('each failing new version is refused and the old version keeps answering', 
     await host.waitForLog(message);
     assert.equal(await c.ask('version'), 'v1');
   }
+  assert.equal(openCopies(host, '20-versioned.so'), 1, 'a refused version leaves no copy open');
+  assert.equal(mappedCopies(host, '20-versioned.so').size, 1, 'nor mapped');
   renameOver(host.dir, '20-versioned.so', v2);
   await waitForVersion(c, 'v2');
   await c.close();
@@ -204,4 +230,132 @@ test('without --watch, SIGHUP reloads changed plugins', async (t) => {
   await host.waitForLog(/plugins unchanged/);
   assert.equal(await c.ask('version'), 'v2');
   await c.close();
+});
+
+const claims = (tag) => testPlugin(`claims_${tag}`);
+const escaped = (text) => text.replace(/[.()]/g, '\\$&');
+
+for (const [aFile, bFile] of [['10-a.so', '20-b.so'], ['20-a.so', '10-b.so']]) {
+  test(`a new version that claims a serving plugin's event is refused and the old one serves on (${aFile}, ${bFile})`, async (t) => {
+    const host = stopAfter(t, await hostWith({ [aFile]: claims('a1'), [bFile]: claims('b1') }));
+    const c = await Client.open(host.url);
+    assert.equal(await c.ask('a'), 'a1');
+    assert.equal(await c.ask('x'), 'b1');
+    renameOver(host.dir, aFile, claims('a2'));  // a now claims x too
+    await host.waitForLog(new RegExp(escaped(
+      `refusing plugin 'a' (${aFile}): event 'x' is already handled by plugin 'b' (${bFile}); the loaded version keeps serving`)));
+    assert.equal(await c.ask('a'), 'a1');
+    assert.equal(await c.ask('x'), 'b1');
+    assert.doesNotMatch(host.log(), /refusing plugin 'b'|unloading plugin 'b'/);
+    renameOver(host.dir, aFile, claims('a1'));  // fixed: a goes live again, b untouched
+    await host.waitForLog(new RegExp(escaped(`reloaded plugin 'a' (${aFile})`)));
+    assert.equal(await c.ask('x'), 'b1');
+    await c.close();
+  });
+}
+
+test('between two files new in one reload, the file name decides', async (t) => {
+  const host = stopAfter(t, await hostWith({ '10-probe.so': testPlugin('probe') }, []));
+  const c = await Client.open(host.url);
+  copyFileSync(claims('b1'), join(host.dir, '40-b.so'));
+  copyFileSync(claims('a2'), join(host.dir, '50-a.so'));
+  host.proc.kill('SIGHUP');
+  await host.waitForLog(/refusing plugin 'a' \(50-a\.so\): event 'x' is already handled by plugin 'b' \(40-b\.so\)$/m);
+  assert.equal(await c.ask('x'), 'b1');
+  assert.equal(await c.ask('a', '', 'unknown'), 'a', 'the refused newcomer serves nothing');
+  await c.close();
+});
+
+test('two changed files that clash both keep their serving versions', async (t) => {
+  const host = stopAfter(t, await hostWith({ '05-probe.so': testPlugin('probe'), '10-a.so': claims('a1'), '20-b.so': claims('b1') }, []));
+  const c = await Client.open(host.url);
+  renameOver(host.dir, '10-a.so', claims('a2'));  // claims a, x
+  renameOver(host.dir, '20-b.so', claims('b2'));  // claims x, y
+  host.proc.kill('SIGHUP');
+  // b's new version loses x to a's by file name; b's old version then serves
+  // on, and a's new version may not take x from it.
+  await host.waitForLog(/refusing plugin 'b' \(20-b\.so\): event 'x' is already handled by plugin 'a' \(10-a\.so\); the loaded version keeps serving/);
+  await host.waitForLog(/refusing plugin 'a' \(10-a\.so\): event 'x' is already handled by plugin 'b' \(20-b\.so\); the loaded version keeps serving/);
+  assert.equal(await c.ask('a'), 'a1');
+  assert.equal(await c.ask('x'), 'b1');
+  assert.equal(await c.ask('y', '', 'unknown'), 'y');
+  await c.close();
+});
+
+test('a storm of SIGHUPs during copies and reloads loses no plugin', async (t) => {
+  const host = stopAfter(t, await hostWith(standard(), []));
+  const c = await Client.open(host.url);
+  // Another process sends SIGHUPs as fast as it can, hundreds per reload.
+  const storm = spawn('sh', ['-c', `while kill -HUP ${host.proc.pid}; do :; done`], { stdio: 'ignore' });
+  const stormEnded = new Promise((resolve) => storm.on('exit', resolve));
+  t.after(() => storm.kill('SIGKILL'));
+  for (let round = 1; round <= 10; round++) {
+    renameOver(host.dir, '20-versioned.so', round % 2 ? v2 : v1);
+    await waitForVersion(c, round % 2 ? 'v2' : 'v1');
+    assert.equal(await c.ask('echo', `round ${round}`), `round ${round}`);
+  }
+  storm.kill('SIGKILL');
+  await stormEnded;
+  assert.ok(count(host.log(), 'SIGHUP received') >= 10);
+  assert.doesNotMatch(host.log(), /refusing/);
+  assert.equal(c.closed, null);
+  await c.close();
+});
+
+test('a symlink planted where copies once went is not followed, and the plugins load', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'microsockets-victim-'));
+  const victim = join(base, 'victim.txt');
+  writeFileSync(victim, 'precious');
+  let trap;
+  t.after(() => [trap, base].forEach((d) => d && rmSync(d, { recursive: true, force: true })));
+  // What another local user would pre-create: the folder copies went to
+  // (/tmp/microsockets-<pid>), with symlinks named like the copies.
+  const plant = (pid) => {
+    trap = join(tmpdir(), `microsockets-${pid}`);
+    mkdirSync(trap, { mode: 0o777 });
+    for (let i = 0; i < 8; i++)
+      for (const file of ['10-probe.so', '20-versioned.so']) symlinkSync(victim, join(trap, `${i}-${file}`));
+  };
+  const host = stopAfter(t, await startHost({ plugins: standard(), beforeStart: plant }));
+  const planted = readdirSync(trap).sort();
+  const c = await Client.open(host.url);
+  assert.equal(await c.ask('version'), 'v1');
+  renameOver(host.dir, '20-versioned.so', v2);
+  host.proc.kill('SIGHUP');
+  await waitForVersion(c, 'v2');
+  assert.equal(readFileSync(victim, 'utf8'), 'precious');
+  assert.deepEqual(readdirSync(trap).sort(), planted, 'the host neither wrote nor removed anything there');
+  await c.close();
+});
+
+test('without memfd, copies go to a private folder that leaves nothing behind', async (t) => {
+  const temporary = mkdtempSync(join(tmpdir(), 'microsockets-tmpdir-'));
+  t.after(() => rmSync(temporary, { recursive: true, force: true }));
+  const extraEnv = {
+    LD_PRELOAD: testPlugin('no_memfd'),
+    TMPDIR: temporary,
+    ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0`,
+  };
+  const host = stopAfter(t, await startHost({ plugins: standard(), args: [], extraEnv }));
+  const c = await Client.open(host.url);
+  assert.equal(await c.ask('version'), 'v1');
+  const folders = () => readdirSync(temporary);
+  assert.equal(folders().length, 2, 'one private folder per loaded plugin');
+  for (const folder of folders()) {
+    assert.match(folder, /^microsockets-\w{6}$/);
+    assert.equal(statSync(join(temporary, folder)).mode & 0o777, 0o700);
+    assert.deepEqual(readdirSync(join(temporary, folder)), [], 'the copy is unlinked once mapped');
+  }
+  assert.equal(mappedCopies(host, '20-versioned.so').size, 1);
+  renameOver(host.dir, '20-versioned.so', testPlugin('refused_throwing_init'));
+  host.proc.kill('SIGHUP');
+  await host.waitForLog(/refusing plugin 20-versioned\.so: init failed/);
+  assert.equal(folders().length, 2, 'a refused load leaves no folder');
+  renameOver(host.dir, '20-versioned.so', v2);
+  host.proc.kill('SIGHUP');
+  await waitForVersion(c, 'v2');
+  await waitFor(() => folders().length === 2, "the old version's folder to go");
+  await c.close();
+  await stopGracefully(host);
+  assert.deepEqual(folders(), [], 'nothing is left at exit');
 });
