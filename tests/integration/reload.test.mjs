@@ -302,6 +302,28 @@ test('a storm of SIGHUPs during copies and reloads loses no plugin', async (t) =
   await c.close();
 });
 
+test("every thread of the host blocks SIGHUP, SIGINT and SIGTERM, so none is interrupted by them", async (t) => {
+  const host = stopAfter(t, await hostWith(standard(), ['--threads', '2']));
+  const c = await Client.open(host.url);
+  c.send('later', 'from a thread of the plugin');  // lives 50 ms
+  const tasks = `/proc/${host.proc.pid}/task`;
+  const blocked = (tid) => {
+    try {
+      return BigInt(`0x${readFileSync(`${tasks}/${tid}/status`, 'utf8').match(/SigBlk:\s+(\w+)/)[1]}`);
+    } catch {
+      return null;  // the thread ended while we looked
+    }
+  };
+  const hostSignals = (1n << 0n) | (1n << 1n) | (1n << 14n);  // SIGHUP, SIGINT, SIGTERM
+  const masks = await waitFor(() => {
+    const all = readdirSync(tasks).map(blocked).filter((mask) => mask !== null);
+    return all.length >= 3 && all;  // two workers and the plugin's thread
+  }, "the plugin's thread");
+  for (const mask of masks) assert.equal(mask & hostSignals, hostSignals);
+  assert.equal(await c.next('later'), 'from a thread of the plugin');
+  await c.close();
+});
+
 test('a symlink planted where copies once went is not followed, and the plugins load', async (t) => {
   const base = mkdtempSync(join(tmpdir(), 'microsockets-victim-'));
   const victim = join(base, 'victim.txt');

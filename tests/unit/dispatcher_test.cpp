@@ -113,6 +113,24 @@ TEST_CASE("a second plugin claiming an event is refused and the first keeps it")
   CHECK(trace == std::vector<std::string>{"first x"});
 }
 
+TEST_CASE("a serving plugin keeps its event whatever the load order, and middleware keeps the load order") {
+  trace.clear();
+  registrations newcomer = handler_of("ev", handler, "newcomer");
+  newcomer.middleware.push_back({tagging_middleware, const_cast<char*>("N")});
+  auto first = make_plugin("newcomer", std::move(newcomer));
+  auto serving = make_plugin("serving", handler_of("ev", handler, "serving"));
+  auto other = make_plugin("other", middleware_of(tagging_middleware, "O"));
+  std::vector<plugin_table::refusal> refused;
+  auto table = plugin_table::build({first, other, serving}, &refused, {serving.get()});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].refused == first);
+  CHECK(refused[0].reason == "event 'ev' is already handled by plugin 'serving'");
+  REQUIRE(table->plugins().size() == 2);
+  CHECK(table->plugins()[0]->name() == "other");
+  dispatch(*table, 1, "ev", "x");
+  CHECK(trace == std::vector<std::string>{"mw O", "serving xO"});
+}
+
 TEST_CASE("a failing handler is counted and the dispatch returns normally") {
   auto before = counters.plugin_errors.load();
   auto table = plugin_table::build({make_plugin("f", handler_of("ev", failing_handler, ""))});
