@@ -1,7 +1,7 @@
 // Hot reload: swap plugin files under a running host, as a compiler would,
 // and check that nobody is dropped and every event is answered exactly once.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -303,24 +303,16 @@ test('a storm of SIGHUPs during copies and reloads loses no plugin', async (t) =
 });
 
 test("every thread of the host blocks SIGHUP, SIGINT and SIGTERM, so none is interrupted by them", async (t) => {
-  const host = stopAfter(t, await hostWith(standard(), ['--threads', '2']));
+  const host = stopAfter(t, await hostWith({ ...standard(), '30-own_thread.so': testPlugin('own_thread') }, ['--threads', '2']));
   const c = await Client.open(host.url);
-  c.send('later', 'from a thread of the plugin');  // lives 50 ms
+  assert.equal(await c.ask('hold_thread'), '');  // a thread the plugin starts
   const tasks = `/proc/${host.proc.pid}/task`;
-  const blocked = (tid) => {
-    try {
-      return BigInt(`0x${readFileSync(`${tasks}/${tid}/status`, 'utf8').match(/SigBlk:\s+(\w+)/)[1]}`);
-    } catch {
-      return null;  // the thread ended while we looked
-    }
-  };
+  const blocked = (tid) => BigInt(`0x${readFileSync(`${tasks}/${tid}/status`, 'utf8').match(/SigBlk:\s+(\w+)/)[1]}`);
   const hostSignals = (1n << 0n) | (1n << 1n) | (1n << 14n);  // SIGHUP, SIGINT, SIGTERM
-  const masks = await waitFor(() => {
-    const all = readdirSync(tasks).map(blocked).filter((mask) => mask !== null);
-    return all.length >= 3 && all;  // two workers and the plugin's thread
-  }, "the plugin's thread");
-  for (const mask of masks) assert.equal(mask & hostSignals, hostSignals);
-  assert.equal(await c.next('later'), 'from a thread of the plugin');
+  const threads = readdirSync(tasks);
+  assert.ok(threads.length >= 3, `${threads.length} threads: two workers and the plugin's`);
+  for (const tid of threads) assert.equal(blocked(tid) & hostSignals, hostSignals, `thread ${tid}`);
+  assert.equal(await c.ask('release_thread'), '');
   await c.close();
 });
 
@@ -380,4 +372,30 @@ test('without memfd, copies go to a private folder that leaves nothing behind', 
   await c.close();
   await stopGracefully(host);
   assert.deepEqual(folders(), [], 'nothing is left at exit');
+});
+
+test('without memfd and with a noexec TMPDIR, the refusal says why', async (t) => {
+  // A noexec tmpfs in a mount namespace of the host's own, where one can be made.
+  if (spawnSync('unshare', ['-m', 'mount', '-t', 'tmpfs', 'tmpfs', tmpdir()]).status !== 0) {
+    t.skip('cannot make a mount namespace here');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'microsockets-noexec-'));
+  copyFileSync(testPlugin('probe'), join(dir, '10-probe.so'));
+  mkdirSync(join(dir, 'tmp'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const script = 'mount -t tmpfs -o noexec tmpfs "$TMPDIR" && exec "$0" "$@"';
+  const proc = spawn('unshare', ['-m', 'sh', '-c', script, env.host, '--port', '0', '--plugins', dir], {
+    env: { ...process.env, TMPDIR: join(dir, 'tmp'), LD_PRELOAD: testPlugin('no_memfd'),
+           ASAN_OPTIONS: `${process.env.ASAN_OPTIONS ?? ''}:verify_asan_link_order=0` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
+  await waitFor(() => /listening on/.test(log), 'the host to listen');
+  proc.kill('SIGTERM');
+  assert.deepEqual(await exited, { code: 0, signal: null });
+  assert.match(log, /refusing plugin 10-probe\.so: .*the private copy's folder .* is on a noexec mount .*set TMPDIR/);
 });
