@@ -1,6 +1,7 @@
 // microsockets: parse the command line, run the server, map failures to exit codes.
 #include "options.hpp"
 #include "server.hpp"
+#include "systemd_notify.hpp"
 
 #include <fmt/format.h>
 
@@ -15,6 +16,7 @@ int main(int argc, char** argv) {
   try {
     microsockets::server server(std::move(*parsed.run));
     server.start();
+    microsockets::systemd_notify::ready();
     server.run();
     return 0;
   } catch (const microsockets::startup_error& e) {

@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "plugin_watcher.hpp"
 #include "stats.hpp"
+#include "systemd_notify.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -88,7 +89,9 @@ void server::on_hangup() {
   hangup_->async_wait([this](error_code ec, int) {
     if (ec) return;
     log::info("SIGHUP received, reloading changed plugins");
+    systemd_notify::reloading();
     reload();
+    systemd_notify::ready();
     on_hangup();
   });
 }
@@ -124,6 +127,7 @@ void server::stop() {
 
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
+  systemd_notify::stopping();
   signals_->cancel();
   hangup_->cancel();
   if (watcher_) watcher_->stop();

@@ -44,9 +44,10 @@ export function pluginDir(files) {
 
 export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
 
-export async function startHost({ plugins, args = [], extraEnv = {}, port = 0 }) {
+// binary: another host executable than the build's, e.g. an installed one.
+export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, binary = env.host }) {
   const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
-  const proc = spawn(env.host, ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args], {
+  const proc = spawn(binary, ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args], {
     env: { ...process.env, ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
