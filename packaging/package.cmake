@@ -23,15 +23,16 @@ install(FILES ${PROJECT_SOURCE_DIR}/README.md ${PROJECT_SOURCE_DIR}/CHANGELOG.md
 install(FILES ${PROJECT_SOURCE_DIR}/LICENSE DESTINATION ${CMAKE_INSTALL_DOCDIR} RENAME copyright)
 
 # The unit names the installed paths, so it is written at install time, for the
-# prefix being installed into (/usr in the Debian package).
+# prefix being installed into (/usr in the Debian package); a folder per
+# destination, so that two installs at once do not share the file.
 install(CODE "
   set(bindir \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}\")
   set(plugindir \"\${CMAKE_INSTALL_PREFIX}/${MICROSOCKETS_INSTALL_PLUGINDIR}\")
   set(docdir \"\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_DOCDIR}\")
-  configure_file(\"${CMAKE_CURRENT_LIST_DIR}/microsockets.service.in\"
-                 \"${PROJECT_BINARY_DIR}/packaging/unit/microsockets.service\" @ONLY)
-  file(INSTALL \"${PROJECT_BINARY_DIR}/packaging/unit/microsockets.service\"
-       DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
+  string(MD5 destination \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}\")
+  set(unit \"${PROJECT_BINARY_DIR}/packaging/unit/\${destination}/microsockets.service\")
+  configure_file(\"${CMAKE_CURRENT_LIST_DIR}/microsockets.service.in\" \"\${unit}\" @ONLY)
+  file(INSTALL \"\${unit}\" DESTINATION \"\${CMAKE_INSTALL_PREFIX}/lib/systemd/system\")
 ")
 
 # The Debian package: runtime dependencies found by dpkg-shlibdeps from the
