@@ -20,7 +20,7 @@ test_packages=(
   doctest-dev
   chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
   clang                        # a plugin built by clang++ loads into the g++ host
-  python3                      # stands in for systemd's notify socket; the plugin template's test
+  python3                      # the plugin template's test (a WebSocket client from the standard library)
   dpkg-dev file                # cpack -G DEB: dpkg-shlibdeps finds the runtime dependencies
   systemd                      # systemd-analyze checks the unit (nothing runs systemd)
 )

@@ -7,21 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client, startHost, testPlugin, waitFor } from './harness.mjs';
+import { Client, env, startHost, testPlugin, waitFor } from './harness.mjs';
 
 // An AF_UNIX datagram socket at `address`, and the messages it received.
 async function notifySocket(t, address) {
-  const proc = spawn('python3', [new URL('notify_socket.py', import.meta.url).pathname, address],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(join(env.build, 'tests/notify_socket'), [address], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.after(() => proc.kill());
-  const lines = [];
-  let buffered = '';
-  proc.stdout.on('data', (d) => {
-    buffered += d;
-    for (let at; (at = buffered.indexOf('\n')) >= 0; buffered = buffered.slice(at + 1)) lines.push(JSON.parse(buffered.slice(0, at)));
-  });
-  await waitFor(() => lines[0] === 'bound', 'the notify socket to be bound');
-  const messages = () => lines.slice(1);
+  let received = '';
+  proc.stdout.on('data', (d) => (received += d));
+  const lines = () => received.split('\0').slice(0, -1);
+  await waitFor(() => lines()[0] === 'bound', 'the notify socket to be bound');
+  const messages = () => lines().slice(1);
   return { messages, waitFor: (n, what) => waitFor(() => messages().length >= n, what) };
 }
 

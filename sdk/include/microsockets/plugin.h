@@ -1,12 +1,14 @@
 /*
- * microsockets plugin SDK for C: the two entry symbols of abi.h in one macro.
+ * microsockets plugin SDK for C: the two entry symbols of abi.h exported by one
+ * macro, and two helpers for strings.
  *
  *   #include <microsockets/plugin.h>
  *
  *   static int on_echo(void* user, ms_call* call) {
  *     (void)user;
- *     return ms_api->emit(ms_self, ms_api->call_connection(call), MS_STR("echo"),
- *                         ms_api->call_payload(call), 0);
+ *     ms_api->emit(ms_self, ms_api->call_connection(call), MS_STR("echo"),
+ *                  ms_api->call_payload(call), 0);
+ *     return MS_OK;  // MS_FAILED only for the plugin's own failure (see report_error)
  *   }
  *
  *   MICROSOCKETS_C_PLUGIN(echo) {
