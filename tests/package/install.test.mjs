@@ -4,7 +4,7 @@
 // host serving both from its plugins folder.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { cpSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Client, env, startHost, stopAfter } from '../integration/harness.mjs';
@@ -43,6 +43,20 @@ test('plugins built against an installed prefix only are served by the installed
     assert.ok(existsSync(join(prefix, file)), `${file} is installed`);
   const plugins = join(prefix, 'lib/microsockets/plugins');
   assert.ok(existsSync(plugins), 'the plugins folder exists, empty: nothing that refuses clients is enabled');
+
+  // The package's version is the plugin ABI's: the same major, at most this minor.
+  const versions = join(work, 'versions');
+  mkdirSync(versions);
+  writeFileSync(join(versions, 'CMakeLists.txt'), `cmake_minimum_required(VERSION 3.25)
+project(versions LANGUAGES NONE)
+foreach(asked 1 1.0 1.1 2 0.9)
+  find_package(microsockets \${asked} QUIET)
+  message(STATUS "asked \${asked}: \${microsockets_FOUND}")
+endforeach()
+`);
+  const found = run(process.env.CMAKE_COMMAND, ['-S', versions, '-B', join(versions, 'build'), `-DCMAKE_PREFIX_PATH=${prefix}`]);
+  assert.deepEqual([...found.matchAll(/asked ([\d.]+): (\w+)/g)].map((m) => `${m[1]} ${m[2]}`),
+    ['1 1', '1.0 1', '1.1 0', '2 0', '0.9 0']);
 
   // The template, copied out of the tree as a person would, built with clang++ (the
   // helper adds -fno-gnu-unique for g++ only) and tested by its own test.
