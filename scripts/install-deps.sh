@@ -1,18 +1,36 @@
 #!/usr/bin/env bash
-# Installs everything microsockets needs on Debian 12: build tools and
-# libraries from apt, the tests' JavaScript packages with npm ci.
-# Non-interactive, and quick when everything is already there.
+# Installs what microsockets needs on Debian 12, non-interactive, quick when
+# everything is already there.
+#   install-deps.sh run    building and running: compilers, CMake, Boost, fmt
+#   install-deps.sh        (or "test") all of it, plus what the tests use:
+#                          node and the tests' npm packages, Chromium, clang, ...
 set -euo pipefail
 cd "$(dirname "$0")/.."
+set_name=${1:-test}
+[[ $set_name == run || $set_name == test ]] || { echo "usage: $0 [run|test]" >&2; exit 2; }
 
-packages=(
+# Building and running the host, its plugins and the examples.
+run_packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-  libfmt-dev doctest-dev libssl-dev
-  chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
+  libfmt-dev libssl-dev
 )
-command -v node >/dev/null || packages+=(nodejs)
-command -v npm >/dev/null || packages+=(npm)
+# Tests, benchmarks and packaging, on top of the above.
+test_packages=(
+  doctest-dev
+  chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
+  clang                        # a plugin built by clang++ loads into the g++ host
+  python3                      # the plugin template's test (a WebSocket client from the standard library)
+  dpkg-dev file                # cpack -G DEB: dpkg-shlibdeps finds the runtime dependencies
+  systemd                      # systemd-analyze checks the unit (nothing runs systemd)
+)
+
+packages=("${run_packages[@]}")
+if [[ $set_name == test ]]; then
+  packages+=("${test_packages[@]}")
+  command -v node >/dev/null || packages+=(nodejs)
+  command -v npm >/dev/null || packages+=(npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
@@ -25,9 +43,11 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-# JavaScript packages, exactly as locked.
-for dir in sdk/js tests bench/peers; do
-  if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
-  fi
-done
+# The tests' JavaScript packages, exactly as locked.
+if [[ $set_name == test ]]; then
+  for dir in sdk/js tests bench/peers; do
+    if [[ ! -d "$dir/node_modules" || "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]]; then
+      (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    fi
+  done
+fi

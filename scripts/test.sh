@@ -3,11 +3,11 @@
 # with AddressSanitizer and UndefinedBehaviorSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh test
 
 jobs=$(nproc)
-scripts/build.sh build
+scripts/build.sh build -DMICROSOCKETS_TESTS=ON
 (cd build && ctest --output-on-failure -j"$jobs")
 
-scripts/build.sh build-asan -DMICROSOCKETS_SANITIZE=ON
+scripts/build.sh build-asan -DMICROSOCKETS_SANITIZE=ON -DMICROSOCKETS_TESTS=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")

@@ -2,6 +2,7 @@
 #include "options.hpp"
 #include "server.hpp"
 #include "signal_reader.hpp"
+#include "systemd_notify.hpp"
 
 #include <fmt/format.h>
 
@@ -18,6 +19,7 @@ int main(int argc, char** argv) {
   try {
     microsockets::server server(std::move(*parsed.run));
     server.start();
+    microsockets::systemd_notify::ready();
     server.run();
     return 0;
   } catch (const microsockets::startup_error& e) {

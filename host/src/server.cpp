@@ -10,6 +10,7 @@
 #include "plugin_watcher.hpp"
 #include "signal_reader.hpp"
 #include "stats.hpp"
+#include "systemd_notify.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -90,7 +91,9 @@ void server::reload() {
 void server::on_signal(int signal) {
   if (signal == SIGHUP) {
     log::info("SIGHUP received, reloading changed plugins");
+    systemd_notify::reloading();
     reload();
+    systemd_notify::ready();
     return;
   }
   log::info("{} received, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -125,6 +128,7 @@ void server::stop() {
 
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
+  systemd_notify::stopping();
   if (signals_) signals_->stop();
   if (watcher_) watcher_->stop();
   listener_->stop();

@@ -44,15 +44,16 @@ export function pluginDir(files) {
 
 export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
 
+// binary: another host executable than the build's, e.g. an installed one.
 // beforeStart(pid), if given, runs before the host binary does, knowing the
 // pid it will have: a shell with that pid waits for it, then execs the host.
-export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, beforeStart }) {
+export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, binary = env.host, beforeStart }) {
   const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
   const argv = ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args];
   const options = { env: { ...process.env, ...extraEnv }, stdio: [beforeStart ? 'pipe' : 'ignore', 'pipe', 'pipe'] };
   const proc = beforeStart
-    ? spawn('sh', ['-c', 'read go && exec "$0" "$@"', env.host, ...argv], options)
-    : spawn(env.host, argv, options);
+    ? spawn('sh', ['-c', 'read go && exec "$0" "$@"', binary, ...argv], options)
+    : spawn(binary, argv, options);
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));
