@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -40,6 +42,74 @@ std::vector<std::thread> threads;
 void later(std::function<void()> fn) {
   std::lock_guard lock(threads_mutex);
   threads.emplace_back(std::move(fn));
+}
+
+// One thread of the plugin's own that runs tasks in the order given, as a
+// plugin's database or timer thread would; stopped at on_shutdown.
+class own_thread {
+ public:
+  void run(std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    tasks_.push_back(std::move(task));
+    wake_.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      wake_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  std::thread thread_;
+  bool stopping_ = false;
+};
+own_thread worker_thread;
+
+// Calls on another connection (`target`, usually owned by another host
+// thread) whose order its client checks. "kind|room|target|tag".
+void sequence(const ms::app& app, std::string_view spec) {
+  auto parts = split(spec, '|');
+  const std::string &kind = parts.at(0), &room = parts.at(1), &tag = parts.at(3);
+  ms::connection target = app.connection_of(std::stoull(parts.at(2)));
+  ms::connection none = app.connection_of(0);  // a broadcast that no connection sends
+  if (kind == "kick") {
+    none.broadcast("bye", tag, {room});
+    target.close(4000, "kicked");
+  } else if (kind == "emit") {
+    none.broadcast("first", tag, {room});
+    target.emit("second", tag);
+  } else if (kind == "leave") {
+    none.broadcast("one", tag, {room});
+    target.leave(room);
+    none.broadcast("two", tag, {room});
+    target.emit("done", tag);
+  } else if (kind == "join") {
+    target.join(room + "+");
+    none.broadcast("welcome", tag, {room + "+"});
+  } else if (kind == "set") {
+    target.set("mark", tag);
+    target.emit("marked", tag);
+  }
 }
 
 std::mutex remembered_mutex;
@@ -111,6 +181,14 @@ MICROSOCKETS_PLUGIN(probe) {
     });
   });
 
+  app.on("whoami", [](ms::socket& ws) { ws.emit("whoami", std::to_string(ws.id())); });
+  // See sequence(): run here, on the host's thread of this connection, or
+  // from the plugin's own thread.
+  app.on("sequence", [&app](ms::socket& ws) { sequence(app, ws.payload()); });
+  app.on("sequence_thread", [&app](ms::socket& ws) {
+    worker_thread.run([&app, spec = std::string(ws.payload())] { sequence(app, spec); });
+  });
+
   app.on("malformed_seen", [](ms::socket& ws) { ws.emit("malformed_seen", std::to_string(malformed.load())); });
   app.on("last_close_code", [](ms::socket& ws) { ws.emit("last_close_code", std::to_string(last_close_code.load())); });
   app.on("setting", [&app](ms::socket& ws) { ws.emit("setting", app.config(ws.payload()).value_or("<none>")); });
@@ -135,6 +213,7 @@ MICROSOCKETS_PLUGIN(probe) {
       pending.swap(threads);
     }
     for (auto& t : pending) t.join();
+    worker_thread.stop();
     app.log(ms::log_level::info, "probe shut down");
   });
 }
