@@ -32,6 +32,7 @@ std::string status_name(ms::status s) {
     case ms::status::gone: return "gone";
     case ms::status::invalid: return "invalid";
     case ms::status::not_found: return "not_found";
+    case ms::status::refused: return "refused";
     default: return "other";
   }
 }
@@ -114,6 +115,8 @@ void sequence(const ms::app& app, std::string_view spec) {
 
 std::mutex remembered_mutex;
 ms::connection remembered;
+std::mutex report_mutex;
+std::string last_report;  // what "close_then_emit" saw, asked for by another client
 std::atomic<int> malformed{0};
 std::atomic<int> last_close_code{0};
 
@@ -176,7 +179,8 @@ MICROSOCKETS_PLUGIN(probe) {
       }
       std::string report = status_name(target.emit("poked")) + "," + status_name(target.join("x")) + "," +
                            status_name(target.broadcast("said", "from a thread", {"x"})) + "," +
-                           status_name(target.close());
+                           status_name(target.close()) + "," + status_name(target.rooms().status) + "," +
+                           status_name(target.set("k", "v"));
       conn.emit("poke", report);
     });
   });
@@ -189,6 +193,39 @@ MICROSOCKETS_PLUGIN(probe) {
     worker_thread.run([&app, spec = std::string(ws.payload())] { sequence(app, spec); });
   });
 
+  // What each call on this connection, run in place, returned. Payload: a room.
+  app.on("statuses", [](ms::socket& ws) {
+    const std::string room(ws.payload());
+    std::string report = "join:" + status_name(ws.join(room));
+    report += ",join_again:" + status_name(ws.join(room));
+    report += ",rooms:" + status_name(ws.rooms().status);
+    report += ",leave:" + status_name(ws.leave(room));
+    report += ",leave_again:" + status_name(ws.leave(room));
+    report += ",set_payload:" + status_name(ws.set_payload("replaced"));
+    report += ",close_999:" + status_name(ws.close(999));
+    ws.emit("statuses", report);
+  });
+  app.on("close_then_emit", [](ms::socket& ws) {
+    std::string report = "close:" + status_name(ws.close(4002, "closing"));
+    report += ",emit:" + status_name(ws.emit("after close"));
+    report += ",close_again:" + status_name(ws.close(4003));
+    std::lock_guard lock(report_mutex);
+    last_report = report;
+  });
+  app.on("last_report", [](ms::socket& ws) {
+    std::lock_guard lock(report_mutex);
+    ws.emit("last_report", last_report);
+  });
+  // Calls from the plugin's own thread are queued: "ok" means accepted, even
+  // for a leave of a room the connection is not in.
+  app.on("thread_statuses", [](ms::socket& ws) {
+    worker_thread.run([conn = ws.handle()] {
+      std::string report = "emit:" + status_name(conn.emit("from_thread"));
+      report += ",leave:" + status_name(conn.leave("never joined"));
+      conn.emit("thread_statuses", report);
+    });
+  });
+
   app.on("malformed_seen", [](ms::socket& ws) { ws.emit("malformed_seen", std::to_string(malformed.load())); });
   app.on("last_close_code", [](ms::socket& ws) { ws.emit("last_close_code", std::to_string(last_close_code.load())); });
   app.on("setting", [&app](ms::socket& ws) { ws.emit("setting", app.config(ws.payload()).value_or("<none>")); });
@@ -197,9 +234,19 @@ MICROSOCKETS_PLUGIN(probe) {
   app.on_error([](ms::connection, std::string_view) { ++malformed; });
   app.on_disconnect([](ms::connection, std::uint16_t code) { last_close_code = code; });
 
-  // ?reject=403 refuses the upgrade; an offered "probe.v1" subprotocol is chosen.
+  // ?reject=403 refuses the upgrade; an offered "probe.v1" subprotocol is
+  // chosen; ?misuse=1 makes calls the host refuses and keeps their statuses
+  // as the attribute "handshake_statuses".
   app.on_connect([](ms::handshake& hs) {
-    if (auto status = hs.query("reject")) return hs.reject(std::uint16_t(std::stoi(*status)), "rejected by probe");
+    if (auto status = hs.query("reject")) return (void)hs.reject(std::uint16_t(std::stoi(*status)), "rejected by probe");
+    if (hs.query("misuse")) {
+      std::string report = "reject_200:" + status_name(hs.reject(200, "not an error status"));
+      report += ",header_name:" + status_name(hs.set_header("Bad Name", "x"));
+      report += ",header_value:" + status_name(hs.set_header("X-Split", "a\r\nSet-Cookie: b"));
+      report += ",protocol:" + status_name(hs.select_protocol("never offered"));
+      report += ",set:" + status_name(hs.set("k", "v"));
+      hs.set("handshake_statuses", report);
+    }
     hs.set_header("X-Probe", "accepted");
     hs.select_protocol("probe.v1");
     hs.set("greeting", "set during on_connect");
