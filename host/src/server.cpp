@@ -256,8 +256,12 @@ ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string
   auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
-  for (auto& w : workers_) w->execute([w = w.get(), job] { w->deliver(*job); });
+  deliver_locally(std::move(job));
   return MS_OK;
+}
+
+void server::deliver_locally(std::shared_ptr<const fanout> job) {
+  for (auto& w : workers_) w->execute([w = w.get(), job] { w->deliver(*job); });
 }
 
 ms_status server::close(ms_conn_id conn, std::uint16_t code, std::string_view reason) {

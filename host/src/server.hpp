@@ -25,6 +25,7 @@ class plugin_watcher;
 class signal_reader;
 class websocket_session;
 class worker;
+struct fanout;
 
 // A reason the host cannot start, in one line for the user.
 struct startup_error : std::runtime_error {
@@ -50,6 +51,11 @@ class server final : public host_services {
   std::string metrics();
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
+
+  // Hands a broadcast to the members of its rooms on every worker of this
+  // host, through each worker's door (worker::execute), so it keeps its
+  // place among the calling thread's other calls. Any thread.
+  void deliver_locally(std::shared_ptr<const fanout> job);
 
   // Called by the sessions, on their worker's thread.
   void decide_upgrade(ms_handshake& hs);
