@@ -2,6 +2,8 @@
 
 #include "host_api.hpp"
 
+#include <fmt/format.h>
+
 namespace microsockets {
 namespace {
 
@@ -14,10 +16,10 @@ int run_position(ms_call* c, std::size_t position) {
   if (position < chain.size()) {
     const auto& mw = chain[position];
     rc = mw.cb.fn(mw.cb.user, c);
-    check_plugin_result(rc, *mw.owner, "middleware", c->event);
+    if (!check_plugin_result(rc, *mw.owner, "middleware", c->event) && !c->failed) c->failed = "a middleware";
   } else if (const auto* handler = c->table->find(c->event)) {
     rc = handler->cb.fn(handler->cb.user, c);
-    check_plugin_result(rc, *handler->owner, "handler", c->event);
+    if (!check_plugin_result(rc, *handler->owner, "handler", c->event) && !c->failed) c->failed = "the handler";
   }
   c->current = caller;
   return rc;
@@ -25,9 +27,12 @@ int run_position(ms_call* c, std::size_t position) {
 
 }  // namespace
 
-void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string_view payload) {
+std::optional<std::string> dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event,
+                                    std::string_view payload) {
   ms_call call{&table, conn, event, payload, {}};
   run_position(&call, 0);
+  if (!call.failed) return std::nullopt;
+  return fmt::format("{} for '{}' failed", call.failed, event);
 }
 
 int dispatch_next(ms_call* call) {

@@ -6,6 +6,7 @@
 #include <microsockets/abi.h>
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,13 +20,17 @@ struct ms_call {
   // Chain positions: 0..n-1 are the middleware, n is the handler.
   std::size_t current = 0;  // position running now
   std::size_t started = 0;  // positions started so far
+  const char* failed = nullptr;  // "the handler" or "a middleware", once one failed
 };
 
 namespace microsockets {
 
 // Every middleware, in order, then the handler (or fallback). A middleware
-// that does not call next stops the event there.
-void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string_view payload);
+// that does not call next stops the event there. If plugin code failed, the
+// payload of the "error" event its client is told: it names the event and
+// what failed, never the plugin's message (logged), which may hold secrets.
+std::optional<std::string> dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event,
+                                    std::string_view payload);
 
 // call_next of the ABI: runs the position after the caller's, once.
 int dispatch_next(ms_call* call);

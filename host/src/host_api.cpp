@@ -5,6 +5,9 @@
 #include "log.hpp"
 #include "stats.hpp"
 
+#include <algorithm>
+#include <cctype>
+
 namespace microsockets {
 namespace {
 
@@ -23,18 +26,28 @@ int add(ms_host* h, Fn&& fn) {
 
 host_services* services(ms_host* h) { return h->plugin->host(); }
 
+// RFC 9110 5.1 and 5.5: a name is a token; a value holds no CR, LF or NUL
+// (which would let a plugin's input split the response).
+bool is_header_name(std::string_view name) {
+  constexpr std::string_view specials = "!#$%&'*+-.^_`|~";
+  return !name.empty() && std::all_of(name.begin(), name.end(), [&](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || specials.find(c) != std::string_view::npos;
+  });
+}
+bool is_header_value(std::string_view value) { return value.find_first_of(std::string_view("\r\n\0", 3)) == std::string_view::npos; }
+
 int send_string(ms_status rc, const std::string& value, ms_str_sink sink, void* user) {
   if (rc == MS_OK) sink(user, str(value));
   return rc;
 }
 
 const ms_host_api table = {
-    MS_ABI_VERSION,
-    sizeof(ms_host_api),
+    .abi_version = MS_ABI_VERSION,
+    .size = sizeof(ms_host_api),
 
     // registration
-    [](ms_host* h, ms_str name) { return add(h, [&](registrations&) { h->plugin->set_name(std::string(view(name))); }); },
-    [](ms_host* h, ms_str event, ms_on_event fn, void* user) {
+    .register_name = [](ms_host* h, ms_str name) { return add(h, [&](registrations&) { h->plugin->set_name(std::string(view(name))); }); },
+    .register_event = [](ms_host* h, ms_str event, ms_on_event fn, void* user) {
       if (!h->plugin->registering()) return int(MS_REFUSED);
       auto& events = h->plugin->mutable_regs().events;
       for (const auto& e : events)
@@ -42,48 +55,49 @@ const ms_host_api table = {
       events.emplace_back(std::string(view(event)), callback<ms_on_event>{fn, user});
       return int(MS_OK);
     },
-    [](ms_host* h, ms_on_event fn, void* user) {
+    .register_fallback = [](ms_host* h, ms_on_event fn, void* user) {
       if (h->plugin->regs().fallback) return int(MS_INVALID);
       return add(h, [&](registrations& r) { r.fallback = callback<ms_on_event>{fn, user}; });
     },
-    [](ms_host* h, ms_on_middleware fn, void* user) { return add(h, [&](registrations& r) { r.middleware.push_back({fn, user}); }); },
-    [](ms_host* h, ms_on_lifecycle fn, void* user) { return add(h, [&](registrations& r) { r.startup.push_back({fn, user}); }); },
-    [](ms_host* h, ms_on_lifecycle fn, void* user) { return add(h, [&](registrations& r) { r.shutdown.push_back({fn, user}); }); },
-    [](ms_host* h, ms_on_connect fn, void* user) { return add(h, [&](registrations& r) { r.connect.push_back({fn, user}); }); },
-    [](ms_host* h, ms_on_disconnect fn, void* user) { return add(h, [&](registrations& r) { r.disconnect.push_back({fn, user}); }); },
-    [](ms_host* h, ms_on_error fn, void* user) { return add(h, [&](registrations& r) { r.error.push_back({fn, user}); }); },
-    [](ms_host* h, ms_on_save_state save, ms_on_restore_state restore, void* user) {
+    .register_middleware = [](ms_host* h, ms_on_middleware fn, void* user) { return add(h, [&](registrations& r) { r.middleware.push_back({fn, user}); }); },
+    .register_startup = [](ms_host* h, ms_on_lifecycle fn, void* user) { return add(h, [&](registrations& r) { r.startup.push_back({fn, user}); }); },
+    .register_shutdown = [](ms_host* h, ms_on_lifecycle fn, void* user) { return add(h, [&](registrations& r) { r.shutdown.push_back({fn, user}); }); },
+    .register_connect = [](ms_host* h, ms_on_connect fn, void* user) { return add(h, [&](registrations& r) { r.connect.push_back({fn, user}); }); },
+    .register_disconnect = [](ms_host* h, ms_on_disconnect fn, void* user) { return add(h, [&](registrations& r) { r.disconnect.push_back({fn, user}); }); },
+    .register_error = [](ms_host* h, ms_on_error fn, void* user) { return add(h, [&](registrations& r) { r.error.push_back({fn, user}); }); },
+    .register_state = [](ms_host* h, ms_on_save_state save, ms_on_restore_state restore, void* user) {
       return add(h, [&](registrations& r) { r.state = state_hooks{save, restore, user}; });
     },
 
     // the event being handled
-    [](ms_call* c) { return c->conn; },
-    [](ms_call* c) { return str(c->event); },
-    [](ms_call* c) { return str(c->payload); },
-    [](ms_call* c, ms_str payload) {
+    .call_connection = [](ms_call* c) { return c->conn; },
+    .call_event = [](ms_call* c) { return str(c->event); },
+    .call_payload = [](ms_call* c) { return str(c->payload); },
+    .call_set_payload = [](ms_call* c, ms_str payload) {
       c->payload_storage.assign(payload.data, payload.size);
       c->payload = c->payload_storage;
       return int(MS_OK);
     },
-    [](ms_call* c) { return dispatch_next(c); },
+    .call_next = [](ms_call* c) { return dispatch_next(c); },
 
     // the upgrade being decided
-    [](ms_handshake* hs, ms_request_field field, ms_str key, ms_str_sink sink, void* user) {
+    .handshake_request = [](ms_handshake* hs, ms_request_field field, ms_str key, ms_str_sink sink, void* user) {
       auto value = hs->request->field(field, view(key));
       if (!value) return int(MS_NOT_FOUND);
       return send_string(MS_OK, *value, sink, user);
     },
-    [](ms_handshake* hs, uint16_t status, ms_str reason) {
+    .handshake_reject = [](ms_handshake* hs, uint16_t status, ms_str reason) {
       if (status < 400 || status > 599) return int(MS_INVALID);
       hs->reject_status = status;
       hs->reject_reason = view(reason);
       return int(MS_OK);
     },
-    [](ms_handshake* hs, ms_str name, ms_str value) {
+    .handshake_set_header = [](ms_handshake* hs, ms_str name, ms_str value) {
+      if (!is_header_name(view(name)) || !is_header_value(view(value))) return int(MS_INVALID);
       hs->response_headers.emplace_back(view(name), view(value));
       return int(MS_OK);
     },
-    [](ms_handshake* hs, ms_str protocol) {
+    .handshake_select_protocol = [](ms_handshake* hs, ms_str protocol) {
       // Only a protocol the client offered may be chosen (RFC 6455 4.2.2).
       auto offered = hs->request->field(MS_REQUEST_HEADER, "sec-websocket-protocol").value_or("");
       std::string_view rest = offered;
@@ -100,24 +114,24 @@ const ms_host_api table = {
       }
       return int(MS_INVALID);
     },
-    [](ms_handshake* hs, ms_str key, ms_str value) {
+    .handshake_set_attribute = [](ms_handshake* hs, ms_str key, ms_str value) {
       hs->attributes.insert_or_assign(std::string(view(key)), std::string(view(value)));
       return int(MS_OK);
     },
 
     // connections
-    [](ms_host* h, ms_conn_id c, ms_str event, ms_str payload, int is_json) {
+    .emit = [](ms_host* h, ms_conn_id c, ms_str event, ms_str payload, int is_json) {
       return int(services(h)->emit(c, view(event), view(payload), is_json != 0));
     },
-    [](ms_host* h, ms_conn_id c, ms_str room) { return int(services(h)->join(c, view(room))); },
-    [](ms_host* h, ms_conn_id c, ms_str room) { return int(services(h)->leave(c, view(room))); },
-    [](ms_host* h, ms_conn_id c, ms_str_sink sink, void* user) {
+    .join = [](ms_host* h, ms_conn_id c, ms_str room) { return int(services(h)->join(c, view(room))); },
+    .leave = [](ms_host* h, ms_conn_id c, ms_str room) { return int(services(h)->leave(c, view(room))); },
+    .rooms = [](ms_host* h, ms_conn_id c, ms_str_sink sink, void* user) {
       std::vector<std::string> rooms;
       auto rc = services(h)->rooms(c, rooms);
       for (const auto& r : rooms) sink(user, str(r));
       return int(rc);
     },
-    [](ms_host* h, ms_conn_id from, ms_str event, ms_str payload, int is_json, const ms_str* rooms,
+    .broadcast = [](ms_host* h, ms_conn_id from, ms_str event, ms_str payload, int is_json, const ms_str* rooms,
        size_t count, int skip_self) {
       std::vector<std::string> names;
       names.reserve(count);
@@ -125,33 +139,33 @@ const ms_host_api table = {
       return int(services(h)->broadcast(from, view(event), view(payload), is_json != 0,
                                         std::move(names), skip_self != 0));
     },
-    [](ms_host* h, ms_conn_id c, uint16_t code, ms_str reason) {
+    .close = [](ms_host* h, ms_conn_id c, uint16_t code, ms_str reason) {
       return int(services(h)->close(c, code, view(reason)));
     },
-    [](ms_host* h, ms_conn_id c, ms_str key, ms_str value) {
+    .set_attribute = [](ms_host* h, ms_conn_id c, ms_str key, ms_str value) {
       return int(services(h)->set_attribute(c, view(key), view(value)));
     },
-    [](ms_host* h, ms_conn_id c, ms_str key, ms_str_sink sink, void* user) {
+    .get_attribute = [](ms_host* h, ms_conn_id c, ms_str key, ms_str_sink sink, void* user) {
       std::string value;
       return send_string(services(h)->get_attribute(c, view(key), value), value, sink, user);
     },
-    [](ms_host* h, ms_conn_id c, ms_request_field field, ms_str key, ms_str_sink sink, void* user) {
+    .request = [](ms_host* h, ms_conn_id c, ms_request_field field, ms_str key, ms_str_sink sink, void* user) {
       std::string value;
       return send_string(services(h)->request(c, field, view(key), value), value, sink, user);
     },
 
     // the host
-    [](ms_host* h, int level, ms_str message) {
+    .log = [](ms_host* h, int level, ms_str message) {
       level = std::clamp(level, int(MS_LOG_DEBUG), int(MS_LOG_ERROR));
       if (log::enabled(log::level(level)))
         log::write(log::level(level), fmt::format("[{}] {}", h->plugin->name(), view(message)));
     },
-    [](ms_host* h, ms_str key, ms_str_sink sink, void* user) {
+    .config = [](ms_host* h, ms_str key, ms_str_sink sink, void* user) {
       auto value = services(h) ? services(h)->setting(h->plugin->name(), view(key)) : std::nullopt;
       if (!value) return int(MS_NOT_FOUND);
       return send_string(MS_OK, *value, sink, user);
     },
-    [](ms_host*, ms_str message) { reported_error.assign(message.data, message.size); },
+    .report_error = [](ms_host*, ms_str message) { reported_error.assign(message.data, message.size); },
 };
 
 }  // namespace

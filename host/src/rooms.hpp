@@ -1,4 +1,6 @@
 // Room membership: rooms are created on first join and vanish when empty.
+// Each member keeps its own list of rooms (a session publishes it for other
+// threads to read), so the map holds only the members of each room.
 //
 // Not thread-safe: each worker thread owns one map for its own connections,
 // so a broadcast walks every worker's map on that worker's thread.
@@ -27,7 +29,6 @@ class room_map {
     auto& members = members_[std::string(room)];
     if (std::find(members.begin(), members.end(), m) != members.end()) return false;
     members.push_back(m);
-    rooms_of_[m].emplace_back(room);
     return true;
   }
 
@@ -36,28 +37,13 @@ class room_map {
     auto it = members_.find(room);
     if (it == members_.end() || !erase_one(it->second, m)) return false;
     if (it->second.empty()) members_.erase(it);
-    auto mine = rooms_of_.find(m);
-    auto& names = mine->second;  // kept in join order
-    names.erase(std::find(names.begin(), names.end(), room));
-    if (names.empty()) rooms_of_.erase(mine);
     return true;
   }
 
-  // Removes `m` from every room (a disconnect).
-  void leave_all(Member* m) {
-    auto mine = rooms_of_.find(m);
-    if (mine == rooms_of_.end()) return;
-    for (const auto& room : mine->second) {
-      auto it = members_.find(room);
-      erase_one(it->second, m);
-      if (it->second.empty()) members_.erase(it);
-    }
-    rooms_of_.erase(mine);
-  }
-
-  std::vector<std::string> rooms_of(Member* m) const {
-    auto it = rooms_of_.find(m);
-    return it == rooms_of_.end() ? std::vector<std::string>{} : it->second;
+  // Removes `m` from each of `rooms`, the rooms it is in (a disconnect).
+  template <class Rooms>
+  void leave_all(Member* m, const Rooms& rooms) {
+    for (const auto& room : rooms) leave(room, m);
   }
 
   std::size_t size(std::string_view room) const {
@@ -94,7 +80,6 @@ class room_map {
   }
 
   std::unordered_map<std::string, std::vector<Member*>, string_hash, std::equal_to<>> members_;
-  std::unordered_map<Member*, std::vector<std::string>> rooms_of_;
 };
 
 }  // namespace microsockets

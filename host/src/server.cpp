@@ -189,7 +189,8 @@ void server::received(websocket_session& s, std::string_view text) {
     return;
   }
   const auto& message = std::get<envelope>(parsed);
-  dispatch(*t, s.id(), message.event, message.payload);
+  if (auto failure = dispatch(*t, s.id(), message.event, message.payload))
+    s.send(make_event_frame("error", *failure, false));
 }
 
 void server::disconnected(ms_conn_id id, std::uint16_t code) {
@@ -210,42 +211,46 @@ std::shared_ptr<websocket_session> server::find_session(ms_conn_id id) {
 }
 
 template <class Fn>
-ms_status server::with_session(ms_conn_id id, Fn&& fn) {
+ms_status server::on_connection(ms_conn_id id, Fn&& fn) {
   worker* w = worker_for(id);
   if (!w) return MS_GONE;
   if (w->on_this_thread()) {
     websocket_session* s = w->find(id);
-    if (!s) return MS_GONE;
-    fn(*s);
-    return MS_OK;
+    return s ? fn(*s) : MS_GONE;
   }
   if (!w->find_shared(id)) return MS_GONE;
-  net::post(w->context(), [w, id, fn = std::forward<Fn>(fn)]() mutable {
+  w->execute([w, id, fn = std::forward<Fn>(fn)]() mutable {
     if (websocket_session* s = w->find(id)) fn(*s);
   });
-  return MS_OK;
+  return MS_OK;  // accepted; what it does there is not reported back
 }
 
 ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool payload_is_json) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
-  auto rc = with_session(conn, [frame = make_event_frame(event, payload, payload_is_json)](
-                                   websocket_session& s) { s.send(frame); });
+  auto rc = on_connection(conn, [frame = make_event_frame(event, payload, payload_is_json)](websocket_session& s) {
+    return s.send(frame) ? MS_OK : MS_GONE;
+  });
   if (rc == MS_GONE) log::debug("emit '{}' to closed connection {} ignored", event, conn);
   return rc;
 }
 
 ms_status server::join(ms_conn_id conn, std::string_view room) {
-  return with_session(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) { w->join(s, room); });
+  return on_connection(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) {
+    w->join(s, room);  // already a member: still MS_OK, it is one
+    return MS_OK;
+  });
 }
 
 ms_status server::leave(ms_conn_id conn, std::string_view room) {
-  return with_session(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) { w->leave(s, room); });
+  return on_connection(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) {
+    return w->leave(s, room) ? MS_OK : MS_NOT_FOUND;
+  });
 }
 
 ms_status server::rooms(ms_conn_id conn, std::vector<std::string>& out) {
   auto s = find_session(conn);
   if (!s) return MS_GONE;
-  out = worker_for(conn)->rooms_of(*s);
+  if (auto state = s->state()) out = state->rooms;
   return MS_OK;
 }
 
@@ -255,33 +260,36 @@ ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string
   auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
-  worker* here = worker::current();
-  for (auto& w : workers_) {
-    if (w.get() == here) w->deliver(*job);
-    else if (here) here->forward(*w, job);
-    else net::post(w->context(), [w = w.get(), job] { w->deliver(*job); });  // from a plugin's own thread
-  }
+  deliver_locally(std::move(job));
   return MS_OK;
+}
+
+void server::deliver_locally(std::shared_ptr<const fanout> job) {
+  for (auto& w : workers_) w->execute([w = w.get(), job] { w->deliver(*job); });
 }
 
 ms_status server::close(ms_conn_id conn, std::uint16_t code, std::string_view reason) {
   if (!valid_close_code(code)) return MS_INVALID;
-  return with_session(conn, [code, reason = std::string(reason)](websocket_session& s) { s.close(code, reason); });
+  return on_connection(conn, [code, reason = std::string(reason)](websocket_session& s) {
+    return s.close(code, reason) ? MS_OK : MS_GONE;
+  });
 }
 
 ms_status server::set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) {
-  auto s = find_session(conn);
-  if (!s) return MS_GONE;
-  s->set_attribute(key, value);
-  return MS_OK;
+  return on_connection(conn, [key = std::string(key), value = std::string(value)](websocket_session& s) {
+    s.set_attribute(key, value);
+    return MS_OK;
+  });
 }
 
 ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::string& out) {
   auto s = find_session(conn);
   if (!s) return MS_GONE;
-  auto value = s->attribute(key);
-  if (!value) return MS_NOT_FOUND;
-  out = std::move(*value);
+  auto state = s->state();
+  if (!state) return MS_NOT_FOUND;
+  auto it = state->attributes.find(key);
+  if (it == state->attributes.end()) return MS_NOT_FOUND;
+  out = it->second;
   return MS_OK;
 }
 

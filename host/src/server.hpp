@@ -25,6 +25,7 @@ class plugin_watcher;
 class signal_reader;
 class websocket_session;
 class worker;
+struct fanout;
 
 // A reason the host cannot start, in one line for the user.
 struct startup_error : std::runtime_error {
@@ -51,6 +52,11 @@ class server final : public host_services {
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
 
+  // Hands a broadcast to the members of its rooms on every worker of this
+  // host, through each worker's door (worker::execute), so it keeps its
+  // place among the calling thread's other calls. Any thread.
+  void deliver_locally(std::shared_ptr<const fanout> job);
+
   // Called by the sessions, on their worker's thread.
   void decide_upgrade(ms_handshake& hs);
   void connected(websocket_session& s);
@@ -75,11 +81,14 @@ class server final : public host_services {
   void reload();
   // SIGHUP reloads, SIGINT and SIGTERM shut down (worker 0).
   void on_signal(int signal);
-  // Runs fn(session) on the connection's thread: now if this is it, else queued.
+  // A plugin's write on a connection, through its worker's door
+  // (worker::execute): fn(session) -> ms_status runs now on the connection's
+  // thread and its status is the call's; from elsewhere it is queued, and the
+  // call returns MS_OK (accepted) unless the connection is already gone.
   template <class Fn>
-  ms_status with_session(ms_conn_id id, Fn&& fn);
+  ms_status on_connection(ms_conn_id id, Fn&& fn);
   worker* worker_for(ms_conn_id id);
-  // The connection, from any thread; null once it is gone.
+  // The connection, from any thread, for reads of what it published; null once it is gone.
   std::shared_ptr<websocket_session> find_session(ms_conn_id id);
   void shutdown();
   void wait_for_sessions(std::chrono::steady_clock::time_point deadline);

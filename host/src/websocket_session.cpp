@@ -29,8 +29,9 @@ websocket_session::websocket_session(tcp::socket socket, worker& home, server& s
       home_(home),
       server_(srv),
       id_(home.next_id()),
-      request_(std::move(request)),
-      attributes_(attrs.empty() ? nullptr : std::make_unique<attributes>(std::move(attrs))) {}
+      request_(std::move(request)) {
+  if (!attrs.empty()) state_.store(std::make_shared<const connection_state>(connection_state{std::move(attrs), {}}));
+}
 
 void websocket_session::start(http::request<http::string_body> req, header_list response_headers,
                               std::string protocol) {
@@ -99,8 +100,8 @@ void websocket_session::finish(error_code ec) {
   server_.disconnected(id_, code);
 }
 
-void websocket_session::send(std::string_view frame) {
-  if (close_code_ || finished_ || !ws_.is_open()) return;  // nothing may follow a close frame
+bool websocket_session::send(std::string_view frame) {
+  if (close_code_ || finished_ || !ws_.is_open()) return false;  // nothing may follow a close frame
   const std::size_t limit = server_.opts().max_output_bytes;
   if (pending_.size() + frame.size() > limit) {
     counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
@@ -109,9 +110,10 @@ void websocket_session::send(std::string_view frame) {
     // What is queued stays (its first frame may be half sent): the client reads
     // up to here, then the close frame, and never a gap.
     close(websocket::close_code::try_again_later, "output limit exceeded");
-    return;
+    return false;
   }
   queue(frame);
+  return true;
 }
 
 void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
@@ -137,8 +139,8 @@ void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
   }
 }
 
-void websocket_session::close(std::uint16_t code, std::string_view reason) {
-  if (close_code_ || finished_ || !ws_.is_open()) return;
+bool websocket_session::close(std::uint16_t code, std::string_view reason) {
+  if (close_code_ || finished_ || !ws_.is_open()) return false;
   close_code_ = code;
   closing_since_ = home_.now();
   websocket::close_reason why(code);
@@ -147,6 +149,7 @@ void websocket_session::close(std::uint16_t code, std::string_view reason) {
   ws_.async_close(why, [self = shared_from_this()](error_code ec) {
     if (ec) log::debug("connection {}: close: {}", self->id_, ec.message());
   });
+  return true;
 }
 
 void websocket_session::append_control(net::const_buffer bytes) {
@@ -214,16 +217,7 @@ void websocket_session::async_drain(output_stream::drain_handler handler) {
 }
 
 void websocket_session::set_attribute(std::string_view key, std::string_view value) {
-  std::lock_guard lock(attributes_mutex_);
-  if (!attributes_) attributes_ = std::make_unique<attributes>();
-  attributes_->insert_or_assign(std::string(key), std::string(value));
-}
-
-std::optional<std::string> websocket_session::attribute(std::string_view key) {
-  std::lock_guard lock(attributes_mutex_);
-  if (!attributes_) return std::nullopt;
-  if (auto it = attributes_->find(key); it != attributes_->end()) return it->second;
-  return std::nullopt;
+  change_state([&](connection_state& state) { state.attributes.insert_or_assign(std::string(key), std::string(value)); });
 }
 
 }  // namespace microsockets

@@ -6,8 +6,9 @@
 // handler per connection.
 //
 // Lifetime: owned by its worker's connection map from accept until the read
-// loop ends (finish), and by any operation in flight. All members but the
-// attributes (guarded by attributes_mutex_) are touched on the worker's thread only.
+// loop ends (finish), and by any operation in flight. All members are touched
+// on the worker's thread only, except what it publishes for other threads to
+// read: the immutable request and the connection_state.
 #pragma once
 
 #include "net.hpp"
@@ -17,10 +18,10 @@
 #include <microsockets/abi.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -31,10 +32,18 @@ namespace microsockets {
 class server;
 class worker;
 
+// What other threads may read of a connection without waiting for its
+// worker: replaced whole by the worker on every change (copy, change,
+// publish), so a reader holds a consistent snapshot.
+struct connection_state {
+  std::map<std::string, std::string, std::less<>> attributes;
+  std::vector<std::string> rooms;  // in join order
+};
+
 class websocket_session final : public std::enable_shared_from_this<websocket_session>,
                                 private output_stream::sink {
  public:
-  using attributes = std::map<std::string, std::string, std::less<>>;
+  using attributes = decltype(connection_state::attributes);
   using header_list = std::vector<std::pair<std::string, std::string>>;
 
   websocket_session(tcp::socket socket, worker& home, server& srv, request_info request, attributes attrs);
@@ -45,10 +54,12 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   ms_conn_id id() const { return id_; }
   const request_info& request() const { return request_; }  // immutable: any thread
 
-  // Queues an encoded frame. Past the output limit the client is closed with 1013.
-  void send(std::string_view frame);
-  // Starts the close handshake; later calls do nothing.
-  void close(std::uint16_t code, std::string_view reason);
+  // Queues an encoded frame; false if the connection is closing (nothing
+  // may follow a close frame). Past the output limit the client is closed
+  // with 1013 and this frame is not queued.
+  bool send(std::string_view frame);
+  // Starts the close handshake; false (and nothing done) if it had started.
+  bool close(std::uint16_t code, std::string_view reason);
   // Writes the queued output (called by the worker at the end of a turn).
   void flush();
 
@@ -56,8 +67,19 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   // connection's silence warrants (see options::idle_timeout_seconds).
   void check_idle(std::uint32_t now, unsigned idle_timeout);
 
-  void set_attribute(std::string_view key, std::string_view value);  // any thread
-  std::optional<std::string> attribute(std::string_view key);        // any thread
+  // The last published state; null while it has no attributes and no rooms
+  // (most idle connections). Any thread.
+  std::shared_ptr<const connection_state> state() const { return state_.load(std::memory_order_acquire); }
+  // Copies the state, lets `change` edit the copy, publishes it. Worker's thread.
+  template <class Change>
+  void change_state(Change&& change) {
+    auto next = state_.load(std::memory_order_relaxed);
+    auto copy = next ? std::make_shared<connection_state>(*next) : std::make_shared<connection_state>();
+    change(*copy);
+    if (copy->attributes.empty() && copy->rooms.empty()) copy.reset();
+    state_.store(std::move(copy), std::memory_order_release);
+  }
+  void set_attribute(std::string_view key, std::string_view value);  // worker's thread
 
  private:
   void append_control(net::const_buffer bytes) override;
@@ -93,8 +115,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool pinged_ = false;
   bool finished_ = false;
 
-  std::mutex attributes_mutex_;
-  std::unique_ptr<attributes> attributes_;  // most connections never set one
+  std::atomic<std::shared_ptr<const connection_state>> state_;
 };
 
 }  // namespace microsockets

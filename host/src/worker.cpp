@@ -28,7 +28,7 @@ void worker::run() {
     ioc_.run_one();
     for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
     }
-    post_forwarded();
+    post_queued();
     flush_scheduled();
   }
   current_worker = nullptr;
@@ -62,9 +62,12 @@ void worker::add(std::shared_ptr<websocket_session> session) {
 }
 
 void worker::remove(websocket_session& session) {
+  if (auto state = session.state()) {
+    rooms_.leave_all(&session, state->rooms);
+    room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
+  }
   std::shared_ptr<websocket_session> keep;  // destroyed after the lock is released
   std::lock_guard lock(mutex_);
-  rooms_.leave_all(&session);
   if (auto it = sessions_.find(session.id()); it != sessions_.end()) {
     keep = std::move(it->second);
     sessions_.erase(it);
@@ -77,34 +80,24 @@ websocket_session* worker::find(ms_conn_id id) {
 }
 
 std::shared_ptr<websocket_session> worker::find_shared(ms_conn_id id) {
-  std::lock_guard lock(mutex_);
+  std::unique_lock lock(mutex_, std::defer_lock);
+  if (!on_this_thread()) lock.lock();  // only this thread changes the map
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second;
 }
 
-std::size_t worker::connection_count() {
-  std::lock_guard lock(mutex_);
-  return sessions_.size();
-}
-
 bool worker::join(websocket_session& s, std::string_view room) {
-  std::lock_guard lock(mutex_);
-  return rooms_.join(room, &s);
+  if (!rooms_.join(room, &s)) return false;
+  s.change_state([&](connection_state& state) { state.rooms.emplace_back(room); });
+  room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
+  return true;
 }
 
 bool worker::leave(websocket_session& s, std::string_view room) {
-  std::lock_guard lock(mutex_);
-  return rooms_.leave(room, &s);
-}
-
-std::vector<std::string> worker::rooms_of(websocket_session& s) {
-  std::lock_guard lock(mutex_);
-  return rooms_.rooms_of(&s);
-}
-
-std::size_t worker::room_count() {
-  std::lock_guard lock(mutex_);
-  return rooms_.room_count();
+  if (!rooms_.leave(room, &s)) return false;
+  s.change_state([&](connection_state& state) { std::erase(state.rooms, room); });
+  room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
+  return true;
 }
 
 void worker::deliver(const fanout& job) {
@@ -113,19 +106,19 @@ void worker::deliver(const fanout& job) {
   });
 }
 
-void worker::forward(worker& target, std::shared_ptr<const fanout> job) {
+void worker::queue_for(worker& target, task fn) {
   if (outboxes_.size() <= target.index_) outboxes_.resize(target.index_ + 1);
   outboxes_[target.index_].target = &target;
-  outboxes_[target.index_].jobs.push_back(std::move(job));
+  outboxes_[target.index_].tasks.push_back(std::move(fn));
 }
 
-void worker::post_forwarded() {
+void worker::post_queued() {
   for (auto& box : outboxes_) {
-    if (box.jobs.empty()) continue;
-    net::post(box.target->ioc_, [target = box.target, jobs = std::move(box.jobs)] {
-      for (const auto& job : jobs) target->deliver(*job);
+    if (box.tasks.empty()) continue;
+    net::post(box.target->ioc_, [tasks = std::move(box.tasks)] {
+      for (const auto& fn : tasks) fn();
     });
-    box.jobs.clear();
+    box.tasks.clear();
   }
 }
 

@@ -1,9 +1,15 @@
 // One event-loop thread: its io_context, the connections it owns and their
 // rooms. Everything here runs on the worker's own thread except the calls
-// marked "any thread", which go through the mutex or are posted over.
+// marked "any thread".
 //
-// A loop turn runs every ready handler (bounded), then writes each connection
-// that has output once: that is what batches many frames into one send.
+// A loop turn runs every ready handler (bounded), hands each other worker
+// what this turn queued for it in one post, then writes each connection that
+// has output once: that is what batches many frames into one send.
+//
+// The door: every call on a connection or a room (emit, join, leave,
+// broadcast, close, attributes) reaches its worker through execute(), and so
+// does work from other hosts (a backplane's deliveries). There is one FIFO
+// per (caller, target): a caller's tasks run in the order it made them.
 #pragma once
 
 #include "frame.hpp"
@@ -12,6 +18,8 @@
 
 #include <microsockets/abi.h>
 
+#include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -31,6 +39,8 @@ struct fanout {
 
 class worker {
  public:
+  using task = std::function<void()>;
+
   // idle_timeout: see options::idle_timeout_seconds.
   worker(unsigned index, unsigned idle_timeout_seconds);
   worker(const worker&) = delete;
@@ -46,10 +56,14 @@ class worker {
   // The worker whose thread this is, or null.
   static worker* current();
 
-  // Runs fn now if called on this worker's thread, else queues it here. Any thread.
+  // The one door into this worker; any thread. On this worker's thread fn
+  // runs now; from another worker's thread it joins that worker's batch for
+  // this one, posted at the end of its turn; from a thread that is no worker
+  // (a plugin's own) it is posted here.
   template <class Fn>
   void execute(Fn&& fn) {
     if (on_this_thread()) fn();
+    else if (worker* caller = current()) caller->queue_for(*this, task(std::forward<Fn>(fn)));
     else net::post(ioc_, std::forward<Fn>(fn));
   }
 
@@ -60,20 +74,19 @@ class worker {
   void add(std::shared_ptr<websocket_session> session);
   void remove(websocket_session& session);  // and from all its rooms
   websocket_session* find(ms_conn_id id);   // this thread only
-  std::shared_ptr<websocket_session> find_shared(ms_conn_id id);  // any thread
-  std::size_t connection_count();  // any thread
+  // Any thread: a short lock on the id map, never a wait for this thread's work.
+  std::shared_ptr<websocket_session> find_shared(ms_conn_id id);
 
+  // Membership of one of this worker's connections; each publishes the
+  // session's new room list. join: false if it was a member already;
+  // leave: false if it was not one.
   bool join(websocket_session& s, std::string_view room);
   bool leave(websocket_session& s, std::string_view room);
-  std::vector<std::string> rooms_of(websocket_session& s);  // any thread
-  std::size_t room_count();                                  // any thread
+  // Rooms with a member here, as last published; any thread.
+  std::size_t room_count() const { return room_count_.load(std::memory_order_relaxed); }
 
   // Queues the frame to every local member of the rooms, except the skipped one.
   void deliver(const fanout& job);
-  // Hands `job` to `target` at the end of this turn, in one post with the
-  // turn's other jobs for it: one wake-up of that thread per turn, not per
-  // broadcast, and its members get the whole batch in one write. This thread only.
-  void forward(worker& target, std::shared_ptr<const fanout> job);
 
   // Asks every connection to close with `code` (graceful shutdown).
   void close_all(std::uint16_t code, std::string_view reason);
@@ -90,7 +103,11 @@ class worker {
   // Once a second: pings quiet connections, closes silent ones, and gives
   // idle connections' buffers back. One timer per thread, not per connection.
   void sweep();
-  void post_forwarded();
+  // Adds fn to this worker's batch for `target`, posted at the end of the
+  // turn: one wake-up of that thread per turn, not per call, and its
+  // connections get the whole batch in one write. This thread only.
+  void queue_for(worker& target, task fn);
+  void post_queued();
 
   unsigned index_;
   net::io_context ioc_;
@@ -101,11 +118,12 @@ class worker {
   // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
   std::mutex mutex_;
   std::unordered_map<ms_conn_id, std::shared_ptr<websocket_session>> sessions_;
-  room_map<websocket_session> rooms_;
+  room_map<websocket_session> rooms_;  // this thread only
+  std::atomic<std::size_t> room_count_{0};
   std::vector<std::shared_ptr<websocket_session>> to_flush_;
   struct outbox {
     worker* target = nullptr;
-    std::vector<std::shared_ptr<const fanout>> jobs;
+    std::vector<task> tasks;
   };
   std::vector<outbox> outboxes_;  // by target worker index
 };

@@ -39,8 +39,8 @@ MICROSOCKETS_PLUGIN(token_auth) {
 
   app.on_connect([tokens](microsockets::handshake& hs) {
     auto token = presented_token(hs);
-    if (!token) return hs.reject(401, "a token is required (?token=... or Authorization: Bearer ...)");
-    if (!tokens.contains(*token)) return hs.reject(401, "unknown token");
+    if (!token) return (void)hs.reject(401, "a token is required (?token=... or Authorization: Bearer ...)");
+    if (!tokens.contains(*token)) return (void)hs.reject(401, "unknown token");
     hs.set("token", *token);
   });
 }

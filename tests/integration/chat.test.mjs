@@ -39,11 +39,48 @@ test('users join a room, hear each other join, and hear each other\'s messages',
   for (const c of [alice, bob, carol]) await c.close();
 });
 
-test('a join without room or user is logged as a handler error and the connection lives on', async () => {
+test('the original example page\'s join, whose user is a number, works and comes back as that number', async () => {
+  const other = await Client.open(host.url);
+  other.send('join', joinPayload('gamers', 'watching'));
+  assert.equal(await other.next('joined'), '');
+  const page = await Client.open(host.url);
+  const user = Math.random();
+  // Exactly what the original page sends.
+  page.ws.send(JSON.stringify({ event: 'join', payload: JSON.stringify({ room: 'gamers', user }) }));
+  assert.equal(await page.next('joined'), '');
+  assert.deepEqual(JSON.parse(await other.next('user joined')), { user });
+  await Promise.all([other.close(), page.close()]);
+});
+
+test('any JSON value is a user, and comes back as the same value', async () => {
+  const other = await Client.open(host.url);
+  other.send('join', joinPayload('values', 'watching'));
+  assert.equal(await other.next('joined'), '');
+  const c = await Client.open(host.url);
+  for (const user of [{ name: 'ann', tags: ['a', 1, null] }, [1, 2], true, null, 'ünïcode ☃', -1.5e300]) {
+    c.send('join', joinPayload('values', user));
+    assert.equal(await c.next('joined'), '');
+    assert.deepEqual(JSON.parse(await other.next('user joined')), { user });
+  }
+  await Promise.all([other.close(), c.close()]);
+});
+
+test('a join it cannot use is answered with an error that says why, and the connection lives on', async () => {
   const dave = await Client.open(host.url);
-  dave.send('join', 'not json at all');
+  const cases = [
+    ['not json at all', /not JSON/],
+    ['[1,2]', /not a JSON object/],
+    [JSON.stringify({ user: 'dave' }), /no "room"/],
+    [JSON.stringify({ room: 7, user: 'dave' }), /"room" is not a string/],
+    [JSON.stringify({ room: 'tea' }), /no "user"/],
+  ];
+  for (const [payload, why] of cases) {
+    dave.send('join', payload);
+    const error = await dave.next('error');
+    assert.equal(typeof error, 'string');
+    assert.match(error, why, payload);
+  }
   dave.send('join', joinPayload('tea', 'dave'));
   assert.equal(await dave.next('joined'), '');
-  await host.waitForLog(/plugin 'chat' \(20-chat.so\): handler for event 'join' failed/);
   await dave.close();
 });

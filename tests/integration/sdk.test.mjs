@@ -36,9 +36,11 @@ test('an event without a handler reaches the fallback', async () => {
   await c.close();
 });
 
-test('a handler that throws is logged with plugin and event, and the connection lives on', async () => {
+test('a handler that throws is logged with plugin and event, the client is told, and the connection lives on', async () => {
   const c = await Client.open(host.url);
   c.send('throw');
+  // Named, but without the exception's text, which may hold secrets.
+  assert.equal(await c.next('error'), "the handler for 'throw' failed");
   assert.equal(await c.ask('echo', 'alive'), 'alive+first+second');
   await host.waitForLog(/plugin 'probe' \(10-probe.so\): handler for event 'throw' failed: probe was asked to throw/);
   await c.close();
@@ -121,8 +123,47 @@ test('a handle to a closed connection is a harmless no-op that reports it', asyn
   await gone.close();
   const c = await Client.open(host.url);
   await waitFor(async () => (await c.ask('last_close_code')) === '1005', 'the host to see the disconnect');
-  // emit, join, broadcast (which needs no live sender) and close
-  assert.equal(await c.ask('poke'), 'gone,gone,ok,gone');
+  // emit, join, broadcast (which needs no live sender), close, rooms and set
+  assert.equal(await c.ask('poke'), 'gone,gone,ok,gone,gone,gone');
   assert.equal(await c.ask('echo', 'fine'), 'fine+first+second');
+  await c.close();
+});
+
+test('calls run in place report their outcome: join twice is ok, leaving a room one is not in is not_found', async () => {
+  const c = await Client.open(host.url);
+  assert.equal(
+    await c.ask('statuses', 'status-room'),
+    'join:ok,join_again:ok,rooms:ok,leave:ok,leave_again:not_found,set_payload:ok,close_999:invalid',
+  );
+  assert.equal(await c.ask('rooms'), '');
+  await c.close();
+});
+
+test('emit and close on a connection that is closing return gone', async () => {
+  const c = await Client.open(host.url);
+  c.send('close_then_emit');
+  assert.equal((await c.waitClosed()).code, 4002);
+  assert.deepEqual(c.inbox, [], 'nothing follows the close');
+  const d = await Client.open(host.url);
+  assert.equal(await d.ask('last_report'), 'close:ok,emit:gone,close_again:gone');
+  await d.close();
+});
+
+test("a call from a plugin's own thread is queued and returns ok, meaning accepted", async () => {
+  const c = await Client.open(host.url);
+  c.send('thread_statuses');
+  assert.equal(await c.next('from_thread'), '');
+  // The leave found no such room when it ran, but that is not reported back.
+  assert.equal(await c.next('thread_statuses'), 'emit:ok,leave:ok');
+  await c.close();
+});
+
+test('on_connect gets a status for every call: a bad reject, header or protocol is invalid', async () => {
+  const c = await Client.open(`${host.url}/?misuse=1`);
+  assert.equal(
+    await c.ask('get', 'handshake_statuses'),
+    'reject_200:invalid,header_name:invalid,header_value:invalid,protocol:invalid,set:ok',
+  );
+  assert.equal(c.ws.readyState, c.ws.OPEN, 'a refused reject leaves the upgrade accepted');
   await c.close();
 });

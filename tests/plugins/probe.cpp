@@ -4,6 +4,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <string>
@@ -30,6 +32,7 @@ std::string status_name(ms::status s) {
     case ms::status::gone: return "gone";
     case ms::status::invalid: return "invalid";
     case ms::status::not_found: return "not_found";
+    case ms::status::refused: return "refused";
     default: return "other";
   }
 }
@@ -42,8 +45,78 @@ void later(std::function<void()> fn) {
   threads.emplace_back(std::move(fn));
 }
 
+// One thread of the plugin's own that runs tasks in the order given, as a
+// plugin's database or timer thread would; stopped at on_shutdown.
+class own_thread {
+ public:
+  void run(std::function<void()> task) {
+    std::lock_guard lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { loop(); });
+    tasks_.push_back(std::move(task));
+    wake_.notify_one();
+  }
+  void stop() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      wake_.notify_one();
+    }
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+      if (tasks_.empty()) return;
+      auto task = std::move(tasks_.front());
+      tasks_.pop_front();
+      lock.unlock();
+      task();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<std::function<void()>> tasks_;
+  std::thread thread_;
+  bool stopping_ = false;
+};
+own_thread worker_thread;
+
+// Calls on another connection (`target`, usually owned by another host
+// thread) whose order its client checks. "kind|room|target|tag".
+void sequence(const ms::app& app, std::string_view spec) {
+  auto parts = split(spec, '|');
+  const std::string &kind = parts.at(0), &room = parts.at(1), &tag = parts.at(3);
+  ms::connection target = app.connection_of(std::stoull(parts.at(2)));
+  ms::connection none = app.connection_of(0);  // a broadcast that no connection sends
+  if (kind == "kick") {
+    none.broadcast("bye", tag, {room});
+    target.close(4000, "kicked");
+  } else if (kind == "emit") {
+    none.broadcast("first", tag, {room});
+    target.emit("second", tag);
+  } else if (kind == "leave") {
+    none.broadcast("one", tag, {room});
+    target.leave(room);
+    none.broadcast("two", tag, {room});
+    target.emit("done", tag);
+  } else if (kind == "join") {
+    target.join(room + "+");
+    none.broadcast("welcome", tag, {room + "+"});
+  } else if (kind == "set") {
+    target.set("mark", tag);
+    target.emit("marked", tag);
+  }
+}
+
 std::mutex remembered_mutex;
 ms::connection remembered;
+std::mutex report_mutex;
+std::string last_report;  // what "close_then_emit" saw, asked for by another client
 std::atomic<int> malformed{0};
 std::atomic<int> last_close_code{0};
 
@@ -106,8 +179,50 @@ MICROSOCKETS_PLUGIN(probe) {
       }
       std::string report = status_name(target.emit("poked")) + "," + status_name(target.join("x")) + "," +
                            status_name(target.broadcast("said", "from a thread", {"x"})) + "," +
-                           status_name(target.close());
+                           status_name(target.close()) + "," + status_name(target.rooms().status) + "," +
+                           status_name(target.set("k", "v"));
       conn.emit("poke", report);
+    });
+  });
+
+  app.on("whoami", [](ms::socket& ws) { ws.emit("whoami", std::to_string(ws.id())); });
+  // See sequence(): run here, on the host's thread of this connection, or
+  // from the plugin's own thread.
+  app.on("sequence", [&app](ms::socket& ws) { sequence(app, ws.payload()); });
+  app.on("sequence_thread", [&app](ms::socket& ws) {
+    worker_thread.run([&app, spec = std::string(ws.payload())] { sequence(app, spec); });
+  });
+
+  // What each call on this connection, run in place, returned. Payload: a room.
+  app.on("statuses", [](ms::socket& ws) {
+    const std::string room(ws.payload());
+    std::string report = "join:" + status_name(ws.join(room));
+    report += ",join_again:" + status_name(ws.join(room));
+    report += ",rooms:" + status_name(ws.rooms().status);
+    report += ",leave:" + status_name(ws.leave(room));
+    report += ",leave_again:" + status_name(ws.leave(room));
+    report += ",set_payload:" + status_name(ws.set_payload("replaced"));
+    report += ",close_999:" + status_name(ws.close(999));
+    ws.emit("statuses", report);
+  });
+  app.on("close_then_emit", [](ms::socket& ws) {
+    std::string report = "close:" + status_name(ws.close(4002, "closing"));
+    report += ",emit:" + status_name(ws.emit("after close"));
+    report += ",close_again:" + status_name(ws.close(4003));
+    std::lock_guard lock(report_mutex);
+    last_report = report;
+  });
+  app.on("last_report", [](ms::socket& ws) {
+    std::lock_guard lock(report_mutex);
+    ws.emit("last_report", last_report);
+  });
+  // Calls from the plugin's own thread are queued: "ok" means accepted, even
+  // for a leave of a room the connection is not in.
+  app.on("thread_statuses", [](ms::socket& ws) {
+    worker_thread.run([conn = ws.handle()] {
+      std::string report = "emit:" + status_name(conn.emit("from_thread"));
+      report += ",leave:" + status_name(conn.leave("never joined"));
+      conn.emit("thread_statuses", report);
     });
   });
 
@@ -119,9 +234,19 @@ MICROSOCKETS_PLUGIN(probe) {
   app.on_error([](ms::connection, std::string_view) { ++malformed; });
   app.on_disconnect([](ms::connection, std::uint16_t code) { last_close_code = code; });
 
-  // ?reject=403 refuses the upgrade; an offered "probe.v1" subprotocol is chosen.
+  // ?reject=403 refuses the upgrade; an offered "probe.v1" subprotocol is
+  // chosen; ?misuse=1 makes calls the host refuses and keeps their statuses
+  // as the attribute "handshake_statuses".
   app.on_connect([](ms::handshake& hs) {
-    if (auto status = hs.query("reject")) return hs.reject(std::uint16_t(std::stoi(*status)), "rejected by probe");
+    if (auto status = hs.query("reject")) return (void)hs.reject(std::uint16_t(std::stoi(*status)), "rejected by probe");
+    if (hs.query("misuse")) {
+      std::string report = "reject_200:" + status_name(hs.reject(200, "not an error status"));
+      report += ",header_name:" + status_name(hs.set_header("Bad Name", "x"));
+      report += ",header_value:" + status_name(hs.set_header("X-Split", "a\r\nSet-Cookie: b"));
+      report += ",protocol:" + status_name(hs.select_protocol("never offered"));
+      report += ",set:" + status_name(hs.set("k", "v"));
+      hs.set("handshake_statuses", report);
+    }
     hs.set_header("X-Probe", "accepted");
     hs.select_protocol("probe.v1");
     hs.set("greeting", "set during on_connect");
@@ -135,6 +260,7 @@ MICROSOCKETS_PLUGIN(probe) {
       pending.swap(threads);
     }
     for (auto& t : pending) t.join();
+    worker_thread.stop();
     app.log(ms::log_level::info, "probe shut down");
   });
 }

@@ -131,9 +131,22 @@ TEST_CASE("a serving plugin keeps its event whatever the load order, and middlew
   CHECK(trace == std::vector<std::string>{"mw O", "serving xO"});
 }
 
-TEST_CASE("a failing handler is counted and the dispatch returns normally") {
+static int failing_middleware(void*, ms_call*) {
+  host_api_table().report_error(nullptr, {"secret detail", 13});
+  return MS_FAILED;
+}
+
+TEST_CASE("a failing handler is counted, and the client's error names the event but not the reason") {
   auto before = counters.plugin_errors.load();
   auto table = plugin_table::build({make_plugin("f", handler_of("ev", failing_handler, ""))});
-  dispatch(*table, 1, "ev", "x");
+  CHECK(dispatch(*table, 1, "ev", "x") == "the handler for 'ev' failed");
   CHECK(counters.plugin_errors.load() == before + 1);
+}
+
+TEST_CASE("a failing middleware is reported to the client as such; a clean event reports nothing") {
+  auto table = plugin_table::build({make_plugin("m", middleware_of(failing_middleware, "")),
+                                    make_plugin("h", handler_of("ev", handler, "handler"))});
+  CHECK(dispatch(*table, 1, "ev", "x") == "a middleware for 'ev' failed");
+  auto clean = plugin_table::build({make_plugin("h", handler_of("ev", handler, "handler"))});
+  CHECK(dispatch(*clean, 1, "ev", "x") == std::nullopt);
 }

@@ -39,7 +39,7 @@ TEST_CASE("joining twice or leaving a room one is not in changes nothing") {
   CHECK_FALSE(rooms.join("r", &a));
   CHECK(rooms.size("r") == 1);
   CHECK_FALSE(rooms.leave("other", &a));
-  CHECK(rooms.rooms_of(&a) == std::vector<std::string>{"r"});
+  CHECK(rooms.size("r") == 1);
 }
 
 TEST_CASE("a member of several listed rooms is visited once") {
@@ -69,17 +69,8 @@ TEST_CASE("a disconnect removes the member from every room and drops empty rooms
   rooms.join("x", &a);
   rooms.join("y", &a);
   rooms.join("y", &b);
-  rooms.leave_all(&a);
-  CHECK(rooms.rooms_of(&a).empty());
+  rooms.leave_all(&a, std::vector<std::string>{"x", "y"});
   CHECK(rooms.size("x") == 0);
   CHECK(rooms.room_count() == 1);
   CHECK(members_of(rooms, {"x", "y"}) == std::vector<int>{2});
-}
-
-TEST_CASE("a member's rooms are listed in the order it joined them") {
-  room_map<member> rooms;
-  member a{1};
-  for (auto r : {"c", "a", "b"}) rooms.join(r, &a);
-  rooms.leave("a", &a);
-  CHECK(rooms.rooms_of(&a) == std::vector<std::string>{"c", "b"});
 }

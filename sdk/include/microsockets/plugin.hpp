@@ -8,7 +8,10 @@
 //   }
 //
 // Exceptions never cross into the host: every callback is wrapped, and a throw
-// becomes MS_FAILED with its message, which the host logs and counts.
+// becomes MS_FAILED with its message, which the host logs and counts. Every
+// call returns the status the host gave (see abi.h: a call queued to another
+// thread returns status::ok meaning "accepted"). Handlers run on the host's
+// threads, several at once with --threads > 1, and must not block.
 #pragma once
 
 #include <microsockets/abi.h>
@@ -45,6 +48,10 @@ inline void append_string(void* user, ms_str value) {
   static_cast<std::vector<std::string>*>(user)->emplace_back(value.data, value.size);
 }
 
+// The last entry of the host table this wrapper calls: a host whose table
+// reaches it has every function used here (the table only grows at the end).
+inline bool host_has_everything(const ms_host_api* api) noexcept { return MS_HAS(api, report_error); }
+
 // Runs plugin code; a throw is reported to the host and becomes MS_FAILED.
 template <class Fn>
 int guarded(const ms_host_api* api, ms_host* host, Fn&& fn) noexcept {
@@ -69,6 +76,12 @@ std::optional<std::string> read_string(Call&& call) {
 
 }  // namespace detail
 
+// A connection's rooms, in join order, and the status of asking: a list (use
+// it as a range, e.g. in broadcast) that also says why it may be empty.
+struct room_list : std::vector<std::string> {
+  microsockets::status status = microsockets::status::ok;
+};
+
 // A copyable, thread-safe handle to one connection. Keep it, and emit, join,
 // broadcast or close later from any thread; once the connection is gone every
 // call does nothing and returns status::gone.
@@ -81,7 +94,8 @@ class connection {
   ms_conn_id id() const noexcept { return id_; }
   explicit operator bool() const noexcept { return id_ != 0; }
 
-  // Sends `payload` as a JSON string.
+  // Sends `payload` as a JSON string; status::gone if the connection is
+  // gone or closing.
   status emit(std::string_view event, std::string_view payload = "") const {
     return status(api_->emit(host_, id_, detail::str(event), detail::str(payload), 0));
   }
@@ -90,11 +104,14 @@ class connection {
     return status(api_->emit(host_, id_, detail::str(event), detail::str(json), 1));
   }
 
+  // status::ok also when it was a member already.
   status join(std::string_view room) const { return status(api_->join(host_, id_, detail::str(room))); }
+  // status::not_found when it was not a member.
   status leave(std::string_view room) const { return status(api_->leave(host_, id_, detail::str(room))); }
-  std::vector<std::string> rooms() const {
-    std::vector<std::string> out;
-    api_->rooms(host_, id_, &detail::append_string, &out);
+  // status::gone (and no rooms) once the connection is gone.
+  room_list rooms() const {
+    room_list out;
+    out.status = status(api_->rooms(host_, id_, &detail::append_string, static_cast<std::vector<std::string>*>(&out)));
     return out;
   }
 
@@ -168,7 +185,9 @@ class socket : public connection {
   std::string_view event() const noexcept { return detail::view(api_->call_event(call_)); }
   std::string_view payload() const noexcept { return detail::view(api_->call_payload(call_)); }
   // For middleware: what the next middleware and the handler will see.
-  void set_payload(std::string_view payload) const { api_->call_set_payload(call_, detail::str(payload)); }
+  status set_payload(std::string_view payload) const {
+    return status(api_->call_set_payload(call_, detail::str(payload)));
+  }
   connection handle() const noexcept { return *this; }
 
  private:
@@ -198,20 +217,23 @@ class handshake {
   std::optional<std::string> query(std::string_view key) const { return request(MS_REQUEST_QUERY, key); }
   std::optional<std::string> header(std::string_view name) const { return request(MS_REQUEST_HEADER, name); }
 
-  // Refuses the upgrade: the client gets this HTTP status and reason.
-  void reject(std::uint16_t http_status, std::string_view reason) const {
-    api_->handshake_reject(hs_, http_status, detail::str(reason));
+  // Refuses the upgrade: the client gets this HTTP status and reason;
+  // status::invalid unless 400 <= http_status <= 599.
+  status reject(std::uint16_t http_status, std::string_view reason) const {
+    return status(api_->handshake_reject(hs_, http_status, detail::str(reason)));
   }
-  void set_header(std::string_view name, std::string_view value) const {
-    api_->handshake_set_header(hs_, detail::str(name), detail::str(value));
+  // A response header; status::invalid for a name that is not an HTTP token
+  // or a value holding CR, LF or NUL.
+  status set_header(std::string_view name, std::string_view value) const {
+    return status(api_->handshake_set_header(hs_, detail::str(name), detail::str(value)));
   }
   // One of the protocols the client offered in Sec-WebSocket-Protocol.
   status select_protocol(std::string_view protocol) const {
     return status(api_->handshake_select_protocol(hs_, detail::str(protocol)));
   }
   // An attribute the connection will carry once accepted.
-  void set(std::string_view key, std::string_view value) const {
-    api_->handshake_set_attribute(hs_, detail::str(key), detail::str(value));
+  status set(std::string_view key, std::string_view value) const {
+    return status(api_->handshake_set_attribute(hs_, detail::str(key), detail::str(value)));
   }
 
  private:
@@ -372,6 +394,7 @@ namespace detail {
 
 inline int init(app& the_app, const ms_host_api* api, ms_host* host, std::string_view name,
                 void (*setup)(app&)) noexcept {
+  if (!host_has_everything(api)) return MS_REFUSED;  // an older host: report_error may be missing too
   the_app.bind(api, host);
   return guarded(api, host, [&] {
     if (api->register_name(host, str(name)) != MS_OK) throw std::runtime_error("name refused");
