@@ -10,6 +10,8 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libfmt-dev doctest-dev libssl-dev
   chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
+  gcovr                        # line coverage in scripts/test.sh
+  clang libclang-rt-14-dev     # libFuzzer and its sanitizers, for fuzz/
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
