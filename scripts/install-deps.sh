@@ -19,7 +19,8 @@ run_packages=(
 test_packages=(
   doctest-dev
   chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
-  clang                        # a plugin built by clang++ loads into the g++ host
+  clang libclang-rt-14-dev     # a clang++-built plugin; libFuzzer and its sanitizers, for fuzz/
+  gcovr                        # line coverage in scripts/test.sh
   python3                      # the plugin template's test (a WebSocket client from the standard library)
   dpkg-dev file                # cpack -G DEB: dpkg-shlibdeps finds the runtime dependencies
   systemd                      # systemd-analyze checks the unit (nothing runs systemd)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test: once in the release build, once more
-# with AddressSanitizer and UndefinedBehaviorSanitizer.
+# with AddressSanitizer and UndefinedBehaviorSanitizer (LeakSanitizer checks
+# each host as the tests stop it), once in a coverage build that prints the
+# line coverage of host/ and sdk/; then each fuzz target for 20 s.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh test
@@ -11,3 +13,6 @@ scripts/build.sh build -DMICROSOCKETS_TESTS=ON
 
 scripts/build.sh build-asan -DMICROSOCKETS_SANITIZE=ON -DMICROSOCKETS_TESTS=ON
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j"$jobs")
+
+scripts/coverage.sh
+fuzz/run.sh 20

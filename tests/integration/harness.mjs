@@ -20,6 +20,9 @@ export const env = {
 for (const [k, v] of Object.entries(env)) if (v === undefined) throw new Error(`set ${k} (ctest does)`);
 
 export const DEADLINE_MS = 5000;
+// The host gives clients 5 s to answer its 1001 close at shutdown; past that
+// and some slack (ASan is slower), a host that has not exited is stuck.
+export const STOP_TIMEOUT_MS = 15000;
 
 // Polls `check` until it returns a truthy value or the deadline passes.
 export async function waitFor(check, what, ms = DEADLINE_MS) {
@@ -57,7 +60,9 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
   let log = '';
   proc.stdout.on('data', (d) => (log += d));
   proc.stderr.on('data', (d) => (log += d));
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': a sanitizer's report at exit is in the log only once
+  // the host's output streams have been read to the end.
+  const exited = new Promise((resolve) => proc.on('close', (code, signal) => resolve({ code, signal })));
   let exit = null;
   exited.then((e) => (exit = e));
 
@@ -78,15 +83,28 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
     log: () => log,
     exited,
     waitForLog: (pattern) => waitFor(() => pattern.test(log), `log line ${pattern}`),
-    // Ends the host and fails if a sanitizer reported anything while it ran.
-    async stop({ keepPlugins = false } = {}) {
+    // Ends the host as a user would, with SIGTERM, so that its shutdown path
+    // runs (and LeakSanitizer checks it, in the sanitizer build); fails unless
+    // it exits 0 without a sanitizer report. SIGKILL only after STOP_TIMEOUT_MS,
+    // and that fails too. A test that killed the host on purpose says so:
+    // stop({ killed: true }) accepts the exit it already saw.
+    async stop({ keepPlugins = false, killed = false } = {}) {
+      let timedOut = false;
       if (!exit) {
-        proc.kill('SIGKILL');
+        proc.kill('SIGTERM');
+        const timer = setTimeout(() => {
+          timedOut = true;
+          proc.kill('SIGKILL');
+        }, STOP_TIMEOUT_MS);
         await exited;
+        clearTimeout(timer);
       }
       if (!keepPlugins) rmSync(dir, { recursive: true, force: true });
       const report = log.match(/(ERROR: \w+Sanitizer|runtime error:).*/);
       if (report) throw new Error(`sanitizer report from the host: ${report[0]}\n${log}`);
+      if (timedOut) throw new Error(`host did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM; killed:\n${log}`);
+      if (!killed && (exit.code !== 0 || exit.signal))
+        throw new Error(`host exited uncleanly (${JSON.stringify(exit)}):\n${log}`);
     },
   };
 }
