@@ -92,6 +92,11 @@ bool worker::join(websocket_session& s, std::string_view room) {
   return rooms_.join(room, &s);
 }
 
+bool worker::may_join(websocket_session& s, std::string_view room, std::size_t max_rooms) {
+  std::lock_guard lock(mutex_);
+  return rooms_.room_count_of(&s) < max_rooms || rooms_.is_member(room, &s);
+}
+
 bool worker::leave(websocket_session& s, std::string_view room) {
   std::lock_guard lock(mutex_);
   return rooms_.leave(room, &s);

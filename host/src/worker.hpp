@@ -64,6 +64,8 @@ class worker {
   std::size_t connection_count();  // any thread
 
   bool join(websocket_session& s, std::string_view room);
+  // False if joining `room` would put `s` in more than `max_rooms`. Any thread.
+  bool may_join(websocket_session& s, std::string_view room, std::size_t max_rooms);
   bool leave(websocket_session& s, std::string_view room);
   std::vector<std::string> rooms_of(websocket_session& s);  // any thread
   std::size_t room_count();                                  // any thread

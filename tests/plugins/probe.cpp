@@ -30,6 +30,7 @@ std::string status_name(ms::status s) {
     case ms::status::gone: return "gone";
     case ms::status::invalid: return "invalid";
     case ms::status::not_found: return "not_found";
+    case ms::status::refused: return "refused";
     default: return "other";
   }
 }
@@ -56,6 +57,8 @@ MICROSOCKETS_PLUGIN(probe) {
     ws.join(ws.payload());
     ws.emit("joined", ws.payload());
   });
+  // The status the host gave the join (limits: refused past them).
+  app.on("join_status", [](ms::socket& ws) { ws.emit("join_status", status_name(ws.join(ws.payload()))); });
   app.on("leave", [](ms::socket& ws) {
     ws.leave(ws.payload());
     ws.emit("left", ws.payload());

@@ -139,6 +139,7 @@ typedef struct ms_host_api {
   /* Connections: thread-safe, callable from any thread at any time. Calls from
    * another thread than the connection's are queued to it, in order. */
   int (*emit)(ms_host* host, ms_conn_id conn, ms_str event, ms_str payload, int payload_is_json);
+  /* MS_REFUSED past --max-room-name or --max-rooms-per-connection (nothing joined). */
   int (*join)(ms_host* host, ms_conn_id conn, ms_str room);
   int (*leave)(ms_host* host, ms_conn_id conn, ms_str room);
   int (*rooms)(ms_host* host, ms_conn_id conn, ms_str_sink sink, void* sink_user);
