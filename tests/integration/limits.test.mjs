@@ -56,9 +56,9 @@ test('a half-closed client and a protocol breaker with full queues are cut withi
     s.pause();
   }
   // Far more than the kernel's buffers hold, far less than --max-output.
-  const chunk = 'x'.repeat(8000);
-  for (let i = 0; i < 3000; i++) sender.send('say', `q|1|${chunk}`);
-  await waitFor(async () => (await metrics(host)).messages_received_total >= 3000, 'the flood to be queued', 20_000);
+  const chunk = 'x'.repeat(60_000);
+  for (let i = 0; i < 250; i++) sender.send('say', `q|1|${chunk}`);
+  await waitFor(async () => (await metrics(host)).messages_received_total >= 252, 'the flood to be queued', 20_000);
 
   halfClosed.end(); // FIN: it sends no more, and still reads nothing
   breaker.write(Buffer.from([0x81, 0x01, 0x41])); // an unmasked client frame: protocol error
