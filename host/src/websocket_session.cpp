@@ -92,15 +92,9 @@ void websocket_session::on_read(error_code ec, std::size_t bytes) {
     if (!ws_.is_message_done()) return read();
     text = message_;
   }
-  const auto& o = server_.opts();
   if (close_code_) {
     // Closing: nothing more is dispatched (a rate-limited flood stops here).
-  } else if (o.max_rate > 0 && !rate_.take(o.max_rate, o.max_rate_burst > 0 ? o.max_rate_burst : std::max(o.max_rate, 1.0))) {
-    counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
-    static log_limiter lines;
-    if (auto n = lines.allow())
-      log::info("connection {} ({}): closing with 1008, over {} messages/s{}", id_, request_.remote(), o.max_rate,
-                log_limiter::suppressed_note(*n));
+  } else if (!within_rate()) {
     close(websocket::close_code::policy_error, "message rate exceeded");
   } else if (ws_.got_binary()) {
     close(websocket::close_code::unknown_data, "binary messages are not supported");
@@ -144,6 +138,18 @@ bool websocket_session::within_output_limit(std::size_t more) {
   if (auto n = lines.allow())
     log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {}){}", id_, request_.remote(),
               pending_.size() + more, limit, log_limiter::suppressed_note(*n));
+  return false;
+}
+
+bool websocket_session::within_rate() {
+  const auto& o = server_.opts();
+  if (o.max_rate <= 0 || rate_.take(o.max_rate, o.max_rate_burst > 0 ? o.max_rate_burst : std::max(o.max_rate, 1.0)))
+    return true;
+  counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  static log_limiter lines;
+  if (auto n = lines.allow())
+    log::info("connection {} ({}): closing with 1008, over {} messages/s{}", id_, request_.remote(), o.max_rate,
+              log_limiter::suppressed_note(*n));
   return false;
 }
 

@@ -79,6 +79,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   // Limits (issue 9).
   bool within_output_limit(std::size_t more);  // false (and counted) past max_output_bytes
+  bool within_rate();  // false (and counted) for a message over --max-rate
   void begin_closing();  // from here the connection has close_timeout_seconds left
   void cut();
 
