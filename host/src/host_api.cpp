@@ -3,6 +3,7 @@
 #include "dispatcher.hpp"
 #include "handshake.hpp"
 #include "log.hpp"
+#include "log_limiter.hpp"
 #include "stats.hpp"
 
 #include <algorithm>
@@ -181,10 +182,15 @@ std::string take_reported_error() {
 bool check_plugin_result(int rc, const plugin& p, std::string_view what, std::string_view event) {
   if (rc == MS_OK) return true;
   counters.plugin_errors.fetch_add(1, std::memory_order_relaxed);
+  static log_limiter lines;  // a handler that throws on every message logs once a second
+  const auto n = lines.allow();
+  const auto reason = take_reported_error();
+  if (!n) return false;
   if (event.empty())
-    log::error("plugin {}: {} failed: {}", p.label(), what, take_reported_error());
+    log::error("plugin {}: {} failed: {}{}", p.label(), what, reason, log_limiter::suppressed_note(*n));
   else
-    log::error("plugin {}: {} for event '{}' failed: {}", p.label(), what, event, take_reported_error());
+    log::error("plugin {}: {} for event '{}' failed: {}{}", p.label(), what, event, reason,
+               log_limiter::suppressed_note(*n));
   return false;
 }
 

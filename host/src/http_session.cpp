@@ -2,6 +2,7 @@
 
 #include "handshake.hpp"
 #include "log.hpp"
+#include "log_limiter.hpp"
 #include "server.hpp"
 #include "stats.hpp"
 #include "websocket_session.hpp"
@@ -14,6 +15,12 @@ namespace {
 
 constexpr auto request_timeout = std::chrono::seconds(30);
 constexpr std::size_t max_request_body = 8 * 1024;
+// nginx's large_client_header_buffers 4 8k: a request line up to 8 KiB, the
+// whole header up to 32 KiB. Constants, not flags: no WebSocket client needs more.
+constexpr std::size_t max_target_bytes = 8 * 1024;
+constexpr std::size_t max_header_bytes = 32 * 1024;
+// How long a refused client may go on sending before the connection is closed.
+constexpr auto linger_time = std::chrono::seconds(2);
 
 http::response<http::string_body> text_response(const http::request<http::string_body>& req,
                                                 http::status status, std::string body,
@@ -27,36 +34,55 @@ http::response<http::string_body> text_response(const http::request<http::string
   return res;
 }
 
-request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket) {
+std::optional<std::string_view> header(const http::request<http::string_body>& req, std::string_view name) {
+  auto it = req.find(name);
+  return it == req.end() ? std::nullopt : std::optional<std::string_view>(it->value());
+}
+
+request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket, const proxy_trust& proxies) {
   error_code ec;
   auto peer = socket.remote_endpoint(ec);
-  request_info info(req.target(), ec ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port()));
+  request_info info(req.target(), ec ? std::string()
+                                     : proxies.client(peer, header(req, "X-Forwarded-For"),
+                                                      header(req, "Forwarded")));
   for (const auto& field : req) info.add_header(field.name_string(), field.value());
   return info;
 }
 
 }  // namespace
 
-http_session::http_session(tcp::socket socket, worker& home, server& srv)
-    : stream_(std::move(socket)), home_(home), server_(srv) {}
+http_session::http_session(tcp::socket socket, worker& home, server& srv, connection_slot slot)
+    : stream_(std::move(socket)), home_(home), server_(srv), slot_(std::move(slot)) {}
 
 void http_session::run() { read(); }
 
 void http_session::read() {
   parser_.emplace();
   parser_->body_limit(max_request_body);
+  parser_->header_limit(max_header_bytes);
   stream_.expires_after(request_timeout);
   http::async_read(stream_, buffer_, *parser_,
                    beast::bind_front_handler(&http_session::on_read, shared_from_this()));
 }
 
 void http_session::on_read(error_code ec, std::size_t) {
-  if (ec) {
-    if (ec != http::error::end_of_stream && ec != beast::error::timeout)
-      log::debug("http: bad request: {}", ec.message());
+  if (ec == http::error::header_limit) {
+    // Too long: the request line (414) or the fields after it (431)?
+    const std::string_view head(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+    const auto line_end = head.find("\r\n");
+    return refuse(line_end == std::string_view::npos || line_end > max_target_bytes + 64
+                      ? http::status::uri_too_long
+                      : http::status::request_header_fields_too_large);
+  }
+  if (ec == http::error::body_limit) return refuse(http::status::payload_too_large);
+  if (ec && ec.category() == error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message)
+    return refuse(http::status::bad_request);
+  if (ec) {  // the peer went, or was too slow
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
+  if (parser_->get().target().size() > max_target_bytes) return refuse(http::status::uri_too_long);
   auto req = parser_->release();
   if (websocket::is_upgrade(req)) return upgrade(std::move(req));
 
@@ -95,7 +121,17 @@ void http_session::serve_file(const http::request<http::string_body>& req, const
 }
 
 void http_session::upgrade(http::request<http::string_body> req) {
-  request_info info = describe(req, stream_.socket());
+  if (!server_.origins().allows(header(req, "Origin"))) {
+    counters.origins_refused.fetch_add(1, std::memory_order_relaxed);
+    static log_limiter lines;
+    if (auto n = lines.allow())
+      log::info("http: upgrade from origin '{}' refused with 403{}", header(req, "Origin").value_or(""),
+                log_limiter::suppressed_note(*n));
+    auto res = text_response(req, http::status::forbidden, "origin not allowed\n");
+    res.keep_alive(false);
+    return respond(std::move(res));
+  }
+  request_info info = describe(req, stream_.socket(), server_.proxies());
   ms_handshake hs;
   hs.request = &info;
   server_.decide_upgrade(hs);
@@ -107,8 +143,10 @@ void http_session::upgrade(http::request<http::string_body> req) {
     return respond(std::move(res));
   }
   stream_.expires_never();
-  auto session = std::make_shared<websocket_session>(stream_.release_socket(), home_, server_,
-                                                     std::move(info), std::move(hs.attributes));
+  // A first frame sent in the same packet as the request is already in buffer_.
+  auto session = std::make_shared<websocket_session>(stream_.release_socket(), home_, server_, std::move(info),
+                                                     std::move(hs.attributes), std::move(slot_),
+                                                     beast::buffers_to_string(buffer_.data()));
   session->start(std::move(req), std::move(hs.response_headers), std::move(hs.protocol));
 }
 
@@ -119,6 +157,32 @@ void http_session::respond(http::response<Body> res) {
   http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep_alive](error_code ec, std::size_t) {
     if (!ec && keep_alive) return self->read();
     self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (!ec) self->linger();
+  });
+}
+
+void http_session::refuse(http::status status) {
+  counters.http_errors.fetch_add(1, std::memory_order_relaxed);
+  static log_limiter lines;
+  if (auto n = lines.allow()) log::debug("http: refused with {}{}", unsigned(status), log_limiter::suppressed_note(*n));
+  http::response<http::string_body> res{status, 11};
+  res.set(http::field::server, "microsockets");
+  res.set(http::field::content_type, "text/plain; charset=utf-8");
+  res.keep_alive(false);
+  res.body() = std::string(http::obsolete_reason(status)) + "\n";
+  res.prepare_payload();
+  respond(std::move(res));
+}
+
+void http_session::linger() {
+  stream_.expires_after(linger_time);
+  drop_input();
+}
+
+void http_session::drop_input() {
+  buffer_.clear();
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t) {
+    if (!ec) self->drop_input();  // until the peer closes, or linger_time is up
   });
 }
 

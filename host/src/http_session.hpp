@@ -1,8 +1,10 @@
 // One HTTP connection until it upgrades: reads requests, lets the on_connect
 // hooks decide an upgrade, serves /healthz, /metrics and the --static files,
-// 404 for the rest.
+// 404 for the rest. Requests over the limits get 431 (headers), 414 (target),
+// 413 (body), 400 if malformed, as nginx answers them; disallowed origins 403.
 #pragma once
 
+#include "connection_slot.hpp"
 #include "net.hpp"
 
 #include <filesystem>
@@ -16,7 +18,7 @@ class worker;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket socket, worker& home, server& srv);
+  http_session(tcp::socket socket, worker& home, server& srv, connection_slot slot = {});
   void run();
 
  private:
@@ -26,12 +28,19 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void serve_file(const http::request<http::string_body>& req, const std::filesystem::path& file);
   template <class Body>
   void respond(http::response<Body> res);
+  // A request that cannot be served (431, 414, 400, 413): answered, then closed.
+  void refuse(http::status status);
+  // After our last response: read and drop what the client still sends, for a
+  // moment, so that closing does not reset the connection before it reads the answer.
+  void linger();
+  void drop_input();
 
   beast::tcp_stream stream_;
   worker& home_;
   server& server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  connection_slot slot_;
 };
 
 }  // namespace microsockets

@@ -1,41 +1,109 @@
 #include "listener.hpp"
 
+#include "connection_slot.hpp"
 #include "http_session.hpp"
 #include "log.hpp"
 #include "server.hpp"
+#include "stats.hpp"
 #include "worker.hpp"
 
-namespace microsockets {
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv)
-    : acceptor_(ioc), server_(srv) {
+#include <algorithm>
+#include <string_view>
+
+namespace microsockets {
+namespace {
+
+constexpr auto first_pause = std::chrono::milliseconds(100);
+constexpr auto longest_pause = std::chrono::milliseconds(1000);
+
+int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+// Answers a connection over the limit and closes it, without reading: one
+// non-blocking send, so a flood costs no more than the accept.
+void refuse(int fd) {
+  constexpr std::string_view busy =
+      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  [[maybe_unused]] auto sent = ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv, std::size_t max_connections)
+    : acceptor_(ioc), pause_(ioc), server_(srv), max_connections_(max_connections), spare_fd_(open_spare()) {
   acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(net::socket_base::max_listen_connections);
+  acceptor_.non_blocking(true);  // shed_waiting() must never wait
+}
+
+listener::~listener() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+std::size_t listener::default_max_connections() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  const std::size_t fds = limit.rlim_cur;
+  return std::max(fds > 64 ? fds - 64 : 0, fds / 2);
 }
 
 void listener::stop() {
   net::post(acceptor_.get_executor(), [self = shared_from_this()] {
     error_code ignored;
     self->acceptor_.close(ignored);
+    self->pause_.cancel();
   });
 }
 
 void listener::accept() {
   worker& next = server_.next_worker();
   acceptor_.async_accept(next.context(), [self = shared_from_this(), &next](error_code ec, tcp::socket socket) {
-    if (ec == net::error::operation_aborted) return;  // stopped
-    if (ec) {
-      log::warn("accept failed: {}", ec.message());  // e.g. out of file descriptors
+    if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;  // stopped
+    if (ec) return self->on_failure(ec);
+    self->backoff_ = {};
+    if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= self->max_connections_) {
+      refuse(socket.native_handle());  // the socket closes as it goes out of scope
     } else {
       socket.set_option(tcp::no_delay(true), ec);
-      net::post(next.context(), [&next, srv = &self->server_, s = std::move(socket)]() mutable {
-        std::make_shared<http_session>(std::move(s), next, *srv)->run();
+      net::post(next.context(), [&next, srv = &self->server_, s = std::move(socket), slot = connection_slot::take()]() mutable {
+        std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
       });
     }
     self->accept();
   });
+}
+
+void listener::on_failure(error_code ec) {
+  counters.accept_failures.fetch_add(1, std::memory_order_relaxed);
+  if (auto n = failure_lines_.allow())
+    log::warn("accept failed: {}; pausing the listener{}", ec.message(), log_limiter::suppressed_note(*n));
+  if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) shed_waiting();
+  backoff_ = backoff_.count() ? std::min(backoff_ * 2, longest_pause) : first_pause;
+  pause_.expires_after(backoff_);
+  pause_.async_wait([self = shared_from_this()](error_code e) {
+    if (!e && self->acceptor_.is_open()) self->accept();
+  });
+}
+
+void listener::shed_waiting() {
+  // Bounded, so that a flood cannot hold the thread; the pause follows.
+  constexpr int most = 256;
+  if (spare_fd_ < 0) return;
+  ::close(spare_fd_);
+  for (int i = 0; i < most; ++i) {
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) break;  // none waiting (EAGAIN), or out of descriptors again
+    refuse(fd);
+    ::close(fd);
+  }
+  spare_fd_ = open_spare();
 }
 
 }  // namespace microsockets

@@ -1,9 +1,13 @@
 #include "options.hpp"
 
+#include "origin_policy.hpp"
+#include "proxy_trust.hpp"
+
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include <sstream>
+#include <stdexcept>
 
 namespace microsockets {
 namespace po = boost::program_options;
@@ -34,6 +38,24 @@ parsed_options parse_options(int argc, char** argv) {
       ("set", po::value(&settings)->composing(),
        "plugin setting plugin.key=value (repeatable); "
        "also read from MICROSOCKETS_<PLUGIN>_<KEY>");
+  desc.add_options()  // limits
+      ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections),
+       "open TCP connections; more are closed at once (503); 0: the fd limit less 64")
+      ("close-timeout", po::value(&o.close_timeout_seconds)->default_value(o.close_timeout_seconds),
+       "seconds a closing connection has to finish before it is cut")
+      ("max-rooms-per-connection", po::value(&o.max_rooms_per_connection)->default_value(o.max_rooms_per_connection),
+       "rooms one connection may be in (more: join refused)")
+      ("max-room-name", po::value(&o.max_room_name_bytes)->default_value(o.max_room_name_bytes),
+       "longest room name in bytes (longer: join refused)")
+      ("max-rate", po::value(&o.max_rate)->default_value(o.max_rate),
+       "messages a second per connection (more: close 1008); 0: no limit")
+      ("max-rate-burst", po::value(&o.max_rate_burst)->default_value(o.max_rate_burst),
+       "messages allowed at once above --max-rate; 0: one second's worth")
+      ("allow-origin", po::value(&o.allow_origins)->composing(),
+       "origin whose pages may connect, e.g. https://app.example.com or https://*.example.com "
+       "(repeatable; others get 403); default: any")
+      ("trust-proxy", po::value(&o.trust_proxies)->composing(),
+       "proxy address or CIDR whose X-Forwarded-For / Forwarded headers are believed (repeatable)");
 
   parsed_options out;
   po::variables_map vm;
@@ -69,6 +91,13 @@ parsed_options parse_options(int argc, char** argv) {
     if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot > eq)
       return fail(fmt::format("--set expects plugin.key=value, got '{}'", s));
     o.settings[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  if (o.max_rate < 0 || o.max_rate_burst < 0) return fail("--max-rate and --max-rate-burst must not be negative");
+  try {
+    origin_policy check_origins(o.allow_origins);
+    proxy_trust check_proxies(o.trust_proxies);
+  } catch (const std::invalid_argument& e) {
+    return fail(e.what());
   }
   o.plugins = plugins;
   if (vm.count("static")) o.static_dir = vm["static"].as<std::string>();

@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace microsockets {
 
@@ -36,6 +37,30 @@ struct options {
   std::optional<std::filesystem::path> static_dir;
   // Plugin settings from --set plugin.key=value; the environment fills the rest.
   std::map<std::string, std::string> settings;
+
+  // Limits for a host exposed to the internet (nginx, uWebSockets and
+  // Centrifugo's defaults where they have one); each refusal is counted in /metrics.
+  // Open TCP connections, upgraded or not; past it a new one is closed at once
+  // (503 first). 0: the fd limit less 64, so descriptors never run out first.
+  std::size_t max_connections = 0;
+  // A connection that has begun to close (our close, a protocol error, the
+  // peer's half-close) is cut after this, whatever the peer does or does not read.
+  unsigned close_timeout_seconds = 5;
+  // A plugin's join past either limit gets MS_REFUSED: 2,000 joins of 30 KB
+  // names otherwise cost 118 MB.
+  std::size_t max_rooms_per_connection = 1000;
+  std::size_t max_room_name_bytes = 256;
+  // Messages a second per connection, a token bucket holding max_rate_burst
+  // (0: one second's worth); over it: close 1008. Off (0) by default: the
+  // right rate is the application's (a game sends 60/s, a chat 1/s) and
+  // --max-message and --max-output already bound memory.
+  double max_rate = 0;
+  double max_rate_burst = 0;
+  // Origins whose pages may connect (exact, or https://*.example.com for
+  // subdomains); others get 403. Empty: any, as in Socket.IO and uWebSockets.
+  std::vector<std::string> allow_origins;
+  // Peers (CIDR) whose X-Forwarded-For / Forwarded name the client for ws.remote().
+  std::vector<std::string> trust_proxies;
 };
 
 // The outcome of reading the command line: options to run with, or text to

@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_completion_handler.hpp>
 
+#include <string>
 #include <utility>
 
 namespace microsockets {
@@ -41,8 +42,20 @@ class output_stream {
   // its edge-triggered registration), which measured no faster.
   template <class MutableBuffers, class Token>
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
-    return socket_.async_read_some(buffers, std::forward<Token>(token));
+    return net::async_initiate<Token, void(error_code, std::size_t)>(
+        [this](auto handler, const MutableBuffers& bufs) {
+          if (early_.empty()) return socket_.async_read_some(bufs, std::move(handler));
+          const std::size_t n = net::buffer_copy(bufs, net::buffer(early_));
+          early_.erase(0, n);
+          if (early_.empty()) std::string().swap(early_);
+          net::post(get_executor(), beast::bind_front_handler(std::move(handler), error_code{}, n));
+        },
+        token, buffers);
   }
+
+  // Bytes that came in the same packet as the upgrade request (a first
+  // frame): the HTTP reader has them, so reads return them before the socket's.
+  void preload(std::string bytes) { early_ = std::move(bytes); }
 
   template <class ConstBuffers, class Token>
   auto async_write_some(const ConstBuffers& buffers, Token&& token) {
@@ -80,6 +93,7 @@ class output_stream {
  private:
   tcp::socket socket_;
   sink* sink_;
+  std::string early_;
 };
 
 }  // namespace microsockets

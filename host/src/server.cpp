@@ -7,6 +7,7 @@
 #include "host_api.hpp"
 #include "listener.hpp"
 #include "log.hpp"
+#include "log_limiter.hpp"
 #include "plugin_watcher.hpp"
 #include "signal_reader.hpp"
 #include "stats.hpp"
@@ -36,7 +37,8 @@ bool valid_close_code(std::uint16_t code) {
 
 }  // namespace
 
-server::server(options opts) : opts_(std::move(opts)) {
+server::server(options opts)
+    : opts_(std::move(opts)), origins_(opts_.allow_origins), proxies_(opts_.trust_proxies) {
   log::set_level(opts_.log_level);
   for (unsigned i = 0; i < opts_.threads; ++i)
     workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds));
@@ -63,12 +65,16 @@ void server::start() {
   auto address = net::ip::make_address(opts_.host, ec);
   if (ec) throw startup_error(fmt::format("'{}' is not an IP address", opts_.host));
   try {
-    listener_ = std::make_shared<listener>(workers_[0]->context(), tcp::endpoint(address, opts_.port), *this);
+    listener_ = std::make_shared<listener>(workers_[0]->context(), tcp::endpoint(address, opts_.port), *this,
+                                           opts_.max_connections ? opts_.max_connections : listener::default_max_connections());
   } catch (const boost::system::system_error& e) {
     throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
   }
   log::info("listening on ws://{}:{} with {} thread{}", opts_.host, local_endpoint().port(), workers_.size(),
             workers_.size() == 1 ? "" : "s");
+  if (!origins_.restricted() && !address.is_loopback())
+    log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
+              opts_.host);
   if (files_) log::info("serving {} at http://{}:{}/", opts_.static_dir->string(), opts_.host, local_endpoint().port());
 }
 
@@ -182,7 +188,9 @@ void server::received(websocket_session& s, std::string_view text) {
   if (auto* error = std::get_if<envelope_error>(&parsed)) {
     counters.messages_malformed.fetch_add(1, std::memory_order_relaxed);
     const auto why = describe(*error);
-    log::debug("connection {}: not dispatched: {}", s.id(), why);
+    static log_limiter lines;
+    if (auto n = lines.allow())
+      log::debug("connection {}: not dispatched: {}{}", s.id(), why, log_limiter::suppressed_note(*n));
     t->for_each_hook(&registrations::error, [&](const auto& cb, plugin& p) {
       check_plugin_result(cb.fn(cb.user, s.id(), ms_str{why.data(), why.size()}), p, "on_error");
     });
@@ -194,7 +202,7 @@ void server::received(websocket_session& s, std::string_view text) {
 }
 
 void server::disconnected(ms_conn_id id, std::uint16_t code) {
-  counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  // connections_open drops when the session is destroyed, its fd closed.
   table()->for_each_hook(&registrations::disconnect, [&](const auto& cb, plugin& p) {
     check_plugin_result(cb.fn(cb.user, id, code), p, "on_disconnect");
   });
@@ -235,10 +243,29 @@ ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view
 }
 
 ms_status server::join(ms_conn_id conn, std::string_view room) {
+  if (auto refused = check_join(conn, room)) return *refused;
   return on_connection(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) {
     w->join(s, room);  // already a member: still MS_OK, it is one
     return MS_OK;
   });
+}
+
+std::optional<ms_status> server::check_join(ms_conn_id conn, std::string_view room) {
+  static log_limiter lines;
+  auto refuse = [&](std::string_view why) {
+    counters.rooms_refused.fetch_add(1, std::memory_order_relaxed);
+    if (auto n = lines.allow())
+      log::info("connection {}: join refused: {}{}", conn, why, log_limiter::suppressed_note(*n));
+    return MS_REFUSED;
+  };
+  if (room.size() > opts_.max_room_name_bytes)
+    return refuse(fmt::format("room name of {} bytes (limit {})", room.size(), opts_.max_room_name_bytes));
+  auto s = find_session(conn);
+  if (!s) return MS_GONE;
+  // From another thread the count may be a join or two behind: a bound, not an exact quota.
+  if (!worker_for(conn)->may_join(*s, room, opts_.max_rooms_per_connection))
+    return refuse(fmt::format("already in {} rooms", opts_.max_rooms_per_connection));
+  return std::nullopt;
 }
 
 ms_status server::leave(ms_conn_id conn, std::string_view room) {

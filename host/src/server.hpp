@@ -6,12 +6,15 @@
 #include "host_services.hpp"
 #include "net.hpp"
 #include "options.hpp"
+#include "origin_policy.hpp"
 #include "plugin_directory.hpp"
 #include "plugin_table.hpp"
+#include "proxy_trust.hpp"
 #include "static_files.hpp"
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -51,6 +54,8 @@ class server final : public host_services {
   std::string metrics();
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
+  const origin_policy& origins() const { return origins_; }
+  const proxy_trust& proxies() const { return proxies_; }
 
   // Hands a broadcast to the members of its rooms on every worker of this
   // host, through each worker's door (worker::execute), so it keeps its
@@ -90,10 +95,14 @@ class server final : public host_services {
   worker* worker_for(ms_conn_id id);
   // The connection, from any thread, for reads of what it published; null once it is gone.
   std::shared_ptr<websocket_session> find_session(ms_conn_id id);
+  // MS_REFUSED past --max-room-name or --max-rooms-per-connection (counted).
+  std::optional<ms_status> check_join(ms_conn_id conn, std::string_view room);
   void shutdown();
   void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
 
   options opts_;
+  origin_policy origins_;
+  proxy_trust proxies_;
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<unsigned> next_worker_{0};
   std::shared_ptr<listener> listener_;

@@ -1,6 +1,7 @@
 #include "websocket_session.hpp"
 
 #include "log.hpp"
+#include "log_limiter.hpp"
 #include "server.hpp"
 #include "stats.hpp"
 #include "worker.hpp"
@@ -24,13 +25,20 @@ std::uint16_t close_code_for(error_code ec, const websocket::stream<output_strea
 }  // namespace
 
 websocket_session::websocket_session(tcp::socket socket, worker& home, server& srv,
-                                     request_info request, attributes attrs)
+                                     request_info request, attributes attrs, connection_slot slot,
+                                     std::string early_bytes)
     : ws_(std::move(socket), static_cast<output_stream::sink&>(*this)),
       home_(home),
       server_(srv),
       id_(home.next_id()),
-      request_(std::move(request)) {
+      request_(std::move(request)),
+      slot_(std::move(slot)) {
   if (!attrs.empty()) state_.store(std::make_shared<const connection_state>(connection_state{std::move(attrs), {}}));
+  if (!early_bytes.empty()) ws_.next_layer().preload(std::move(early_bytes));
+}
+
+websocket_session::~websocket_session() {
+  if (counted_open_) counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
 void websocket_session::start(http::request<http::string_body> req, header_list response_headers,
@@ -65,6 +73,7 @@ void websocket_session::on_accept(error_code ec) {
   last_heard_ = home_.now();
   home_.add(shared_from_this());
   server_.connected(*this);
+  counted_open_ = true;
   read();
 }
 
@@ -83,8 +92,15 @@ void websocket_session::on_read(error_code ec, std::size_t bytes) {
     if (!ws_.is_message_done()) return read();
     text = message_;
   }
-  if (ws_.got_binary()) close(websocket::close_code::unknown_data, "binary messages are not supported");
-  else server_.received(*this, text);
+  if (close_code_) {
+    // Closing: nothing more is dispatched (a rate-limited flood stops here).
+  } else if (!within_rate()) {
+    close(websocket::close_code::policy_error, "message rate exceeded");
+  } else if (ws_.got_binary()) {
+    close(websocket::close_code::unknown_data, "binary messages are not supported");
+  } else {
+    server_.received(*this, text);
+  }
   message_.clear();
   if (message_.capacity() > keep_buffer_bytes) std::string().swap(message_);
   read();
@@ -96,17 +112,16 @@ void websocket_session::finish(error_code ec) {
   const std::uint16_t code = close_code_ ? close_code_ : close_code_for(ec, ws_);
   log::debug("connection {}: closed with {} ({})", id_, code, ec.message());
   auto self = shared_from_this();  // remove() drops the worker's reference
+  // Output still queued (a half-closed peer that does not read) holds the fd
+  // and memory only until the close timeout.
+  if (waiting_writable_ || !pending_.empty()) begin_closing();
   home_.remove(*this);
   server_.disconnected(id_, code);
 }
 
 bool websocket_session::send(std::string_view frame) {
   if (close_code_ || finished_ || !ws_.is_open()) return false;  // nothing may follow a close frame
-  const std::size_t limit = server_.opts().max_output_bytes;
-  if (pending_.size() + frame.size() > limit) {
-    counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
-    log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {})", id_,
-              request_.remote(), pending_.size() + frame.size(), limit);
+  if (!within_output_limit(frame.size())) {
     // What is queued stays (its first frame may be half sent): the client reads
     // up to here, then the close frame, and never a gap.
     close(websocket::close_code::try_again_later, "output limit exceeded");
@@ -116,17 +131,50 @@ bool websocket_session::send(std::string_view frame) {
   return true;
 }
 
+bool websocket_session::within_output_limit(std::size_t more) {
+  const std::size_t limit = server_.opts().max_output_bytes;
+  if (pending_.size() + more <= limit) return true;
+  counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
+  static log_limiter lines;
+  if (auto n = lines.allow())
+    log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {}){}", id_, request_.remote(),
+              pending_.size() + more, limit, log_limiter::suppressed_note(*n));
+  return false;
+}
+
+bool websocket_session::within_rate() {
+  const auto& o = server_.opts();
+  if (o.max_rate <= 0 || rate_.take(o.max_rate, o.max_rate_burst > 0 ? o.max_rate_burst : std::max(o.max_rate, 1.0)))
+    return true;
+  counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
+  static log_limiter lines;
+  if (auto n = lines.allow())
+    log::info("connection {} ({}): closing with 1008, over {} messages/s{}", id_, request_.remote(), o.max_rate,
+              log_limiter::suppressed_note(*n));
+  return false;
+}
+
+void websocket_session::begin_closing() {
+  if (cut_timer_) return;
+  cut_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor(),
+                                                   std::chrono::seconds(server_.opts().close_timeout_seconds));
+  // A weak reference: the timer must not keep a connection that ends in time alive.
+  cut_timer_->async_wait([weak = weak_from_this()](error_code ec) {
+    if (auto self = weak.lock(); self && !ec) self->cut();
+  });
+}
+
+void websocket_session::cut() {
+  counters.connections_cut.fetch_add(1, std::memory_order_relaxed);
+  log::debug("connection {}: still closing after {} s, cut", id_, server_.opts().close_timeout_seconds);
+  error_code ignored;
+  // The pending read and write wait fail at once: finish() runs, the queue is
+  // dropped, and the last reference goes with them.
+  ws_.next_layer().socket().close(ignored);
+}
+
 void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
-  // The peer has this long to answer our close frame before the socket is shut.
-  constexpr std::uint32_t close_grace = 5;
-  if (finished_) return;
-  if (close_code_) {
-    if (now - closing_since_ >= close_grace) {
-      error_code ignored;
-      ws_.next_layer().socket().close(ignored);  // the pending read fails: finish()
-    }
-    return;
-  }
+  if (finished_ || close_code_ || cut_timer_) return;  // closing: the cut timer keeps time
   const std::uint32_t silent = now - last_heard_;
   if (pending_.empty() && pending_.capacity() && silent >= 1) std::string().swap(pending_);
   if (idle_timeout == 0) return;
@@ -142,7 +190,7 @@ void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
 bool websocket_session::close(std::uint16_t code, std::string_view reason) {
   if (close_code_ || finished_ || !ws_.is_open()) return false;
   close_code_ = code;
-  closing_since_ = home_.now();
+  begin_closing();
   websocket::close_reason why(code);
   reason = reason.substr(0, websocket::reason_string::static_capacity);
   why.reason.assign(reason.data(), reason.size());
@@ -153,6 +201,15 @@ bool websocket_session::close(std::uint16_t code, std::string_view reason) {
 }
 
 void websocket_session::append_control(net::const_buffer bytes) {
+  // Beast's own frames count against the bound too: a client that pings and
+  // never reads would otherwise queue pongs without end. The frame itself is
+  // kept (Beast counts it written); the close follows once Beast is done.
+  if (!close_code_ && !over_output_ && !within_output_limit(bytes.size())) {
+    over_output_ = true;
+    net::post(ws_.get_executor(), [self = shared_from_this()] {
+      self->close(websocket::close_code::try_again_later, "output limit exceeded");
+    });
+  }
   queue({static_cast<const char*>(bytes.data()), bytes.size()});
 }
 
@@ -209,6 +266,7 @@ void websocket_session::drained(error_code ec) {
 }
 
 void websocket_session::async_drain(output_stream::drain_handler handler) {
+  begin_closing();  // Beast's teardown: a close handshake or a protocol error
   if (waiting_writable_ || !pending_.empty()) {
     drained_ = std::move(handler);
     return;

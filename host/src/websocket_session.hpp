@@ -11,8 +11,10 @@
 // read: the immutable request and the connection_state.
 #pragma once
 
+#include "connection_slot.hpp"
 #include "net.hpp"
 #include "output_stream.hpp"
+#include "rate_limit.hpp"
 #include "request_info.hpp"
 
 #include <microsockets/abi.h>
@@ -46,7 +48,10 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   using attributes = decltype(connection_state::attributes);
   using header_list = std::vector<std::pair<std::string, std::string>>;
 
-  websocket_session(tcp::socket socket, worker& home, server& srv, request_info request, attributes attrs);
+  // `early_bytes`: what the HTTP reader read past the upgrade request.
+  websocket_session(tcp::socket socket, worker& home, server& srv, request_info request, attributes attrs,
+                    connection_slot slot = {}, std::string early_bytes = {});
+  ~websocket_session();
 
   // Completes the upgrade of `req`, then reads until the connection ends.
   void start(http::request<http::string_body> req, header_list response_headers, std::string protocol);
@@ -94,6 +99,12 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void finish(error_code ec);
   void drained(error_code ec);
 
+  // Limits (issue 9).
+  bool within_output_limit(std::size_t more);  // false (and counted) past max_output_bytes
+  bool within_rate();  // false (and counted) for a message over --max-rate
+  void begin_closing();  // from here the connection has close_timeout_seconds left
+  void cut();
+
   websocket::stream<output_stream> ws_;
   worker& home_;
   server& server_;
@@ -111,9 +122,15 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   std::uint16_t close_code_ = 0;  // the code we closed with, if we did
   std::uint32_t last_heard_ = 0;  // worker::now() of the last frame received
-  std::uint32_t closing_since_ = 0;
   bool pinged_ = false;
   bool finished_ = false;
+
+  // Limits (issue 9).
+  connection_slot slot_;
+  rate_limit rate_;
+  std::unique_ptr<net::steady_timer> cut_timer_;  // armed once closing begins
+  bool over_output_ = false;
+  bool counted_open_ = false;  // in connections_open until destroyed, when its fd is gone
 
   std::atomic<std::shared_ptr<const connection_state>> state_;
 };

@@ -93,6 +93,11 @@ bool worker::join(websocket_session& s, std::string_view room) {
   return true;
 }
 
+bool worker::may_join(websocket_session& s, std::string_view room, std::size_t max_rooms) {
+  std::lock_guard lock(mutex_);
+  return rooms_.room_count_of(&s) < max_rooms || rooms_.is_member(room, &s);
+}
+
 bool worker::leave(websocket_session& s, std::string_view room) {
   if (!rooms_.leave(room, &s)) return false;
   s.change_state([&](connection_state& state) { std::erase(state.rooms, room); });

@@ -81,6 +81,8 @@ class worker {
   // session's new room list. join: false if it was a member already;
   // leave: false if it was not one.
   bool join(websocket_session& s, std::string_view room);
+  // False if joining `room` would put `s` in more than `max_rooms`. Any thread.
+  bool may_join(websocket_session& s, std::string_view room, std::size_t max_rooms);
   bool leave(websocket_session& s, std::string_view room);
   // Rooms with a member here, as last published; any thread.
   std::size_t room_count() const { return room_count_.load(std::memory_order_relaxed); }

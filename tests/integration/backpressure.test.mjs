@@ -6,7 +6,8 @@ import { Client, metrics, startHost, testPlugin, waitFor } from './harness.mjs';
 
 let host;
 before(async () => {
-  host = await startHost({ plugins: { '10-probe.so': testPlugin('probe') }, args: ['--max-output', '262144'] });
+  // A long close timeout: the stalled client reads all it was sent before the close, however slow the machine.
+  host = await startHost({ plugins: { '10-probe.so': testPlugin('probe') }, args: ['--max-output', '262144', '--close-timeout', '60'] });
 });
 after(() => host.stop());
 

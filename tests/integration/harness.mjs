@@ -50,12 +50,14 @@ export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
 // binary: another host executable than the build's, e.g. an installed one.
 // beforeStart(pid), if given, runs before the host binary does, knowing the
 // pid it will have: a shell with that pid waits for it, then execs the host.
-export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, binary = env.host, beforeStart }) {
+// fdLimit: the host starts under `ulimit -n fdLimit` (exec'd too: same pid).
+export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, binary = env.host, beforeStart, fdLimit }) {
   const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
   const argv = ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args];
   const options = { env: { ...process.env, ...extraEnv }, stdio: [beforeStart ? 'pipe' : 'ignore', 'pipe', 'pipe'] };
-  const proc = beforeStart
-    ? spawn('sh', ['-c', 'read go && exec "$0" "$@"', binary, ...argv], options)
+  const prelude = (fdLimit ? `ulimit -n ${Number(fdLimit)} && ` : '') + (beforeStart ? 'read go && ' : '');
+  const proc = prelude
+    ? spawn('sh', ['-c', `${prelude}exec "$0" "$@"`, binary, ...argv], options)
     : spawn(binary, argv, options);
   let log = '';
   proc.stdout.on('data', (d) => (log += d));

@@ -129,6 +129,8 @@ MICROSOCKETS_PLUGIN(probe) {
     ws.join(ws.payload());
     ws.emit("joined", ws.payload());
   });
+  // The status the host gave the join (limits: refused past them).
+  app.on("join_status", [](ms::socket& ws) { ws.emit("join_status", status_name(ws.join(ws.payload()))); });
   app.on("leave", [](ms::socket& ws) {
     ws.leave(ws.payload());
     ws.emit("left", ws.payload());

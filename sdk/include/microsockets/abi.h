@@ -235,7 +235,8 @@ typedef struct ms_host_api {
   /* Sends one event; `payload` goes out as a JSON string, or when
    * payload_is_json as the JSON value it is (MS_INVALID if it is not JSON). */
   int (*emit)(ms_host* host, ms_conn_id conn, ms_str event, ms_str payload, int payload_is_json);
-  /* MS_OK also when it was a member already. */
+  /* MS_OK also when it was a member already. MS_REFUSED past --max-room-name
+   * or --max-rooms-per-connection (nothing joined). */
   int (*join)(ms_host* host, ms_conn_id conn, ms_str room);
   /* MS_NOT_FOUND (run in place) when it was not a member. */
   int (*leave)(ms_host* host, ms_conn_id conn, ms_str room);

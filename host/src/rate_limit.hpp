@@ -1,0 +1,30 @@
+// A token bucket for one connection's incoming messages (--max-rate,
+// --max-rate-burst): it holds up to `burst` tokens, refills at `rate` a
+// second, and each message takes one. 16 bytes, no timer.
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+
+namespace microsockets {
+
+class rate_limit {
+ public:
+  using clock = std::chrono::steady_clock;
+
+  // False when the bucket is empty: the message is over the rate.
+  bool take(double rate, double burst, clock::time_point now = clock::now()) {
+    if (last_ == clock::time_point{}) tokens_ = burst;  // a new connection starts full
+    else tokens_ = std::min(burst, tokens_ + rate * std::chrono::duration<double>(now - last_).count());
+    last_ = now;
+    if (tokens_ < 1) return false;
+    tokens_ -= 1;
+    return true;
+  }
+
+ private:
+  double tokens_ = 0;
+  clock::time_point last_{};
+};
+
+}  // namespace microsockets

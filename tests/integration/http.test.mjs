@@ -1,0 +1,62 @@
+// HTTP answers like a web server (issue 9): 431, 414, 400 and close; a frame
+// sent with the upgrade request is not lost; behind a trusted proxy,
+// ws.remote() is the client the proxy names, and no one else can name it.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Client, metrics, startHost, stopAfter, testPlugin, waitFor } from './harness.mjs';
+import { rawRequest, rawSocket, serverTexts, textFrame, upgradeRequest } from './raw.mjs';
+
+const probe = { '10-probe.so': testPlugin('probe') };
+
+test('over-long headers get 431, an over-long target 414, a malformed request 400, each closing', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe }));
+  const get = (target, extra = '') => `GET ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}\r\n`;
+  const bigHeaders = Array.from({ length: 10 }, (_, i) => `X-Big-${i}: ${'h'.repeat(4000)}\r\n`).join('');
+  const cases = [
+    [get('/healthz', bigHeaders), 431],
+    [get(`/${'t'.repeat(10_000)}`), 414], // under the header limit, over the target's
+    [get(`/${'t'.repeat(40_000)}`), 414], // over both
+    ['NOT HTTP AT ALL\r\n\r\n', 400],
+    ['GET / HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n', 400],
+  ];
+  for (const [request, status] of cases) {
+    const res = await rawRequest(host.port, request);
+    assert.equal(res.status, status, request.slice(0, 40));
+    assert.match(res.text, /\r\nConnection: close\r\n/i);
+  }
+  // A long target within the limit is served (here: not found), not refused.
+  assert.equal((await rawRequest(host.port, get(`/${'q'.repeat(7000)}`, 'Connection: close\r\n'))).status, 404);
+  assert.equal((await metrics(host)).http_errors_total, cases.length);
+});
+
+test('a WebSocket frame in the same packet as the upgrade request is handled, not lost', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe }));
+  const first = Buffer.concat([Buffer.from(upgradeRequest(host.port)), textFrame('echo', 'early'), textFrame('echo', 'bird')]);
+  const socket = await rawSocket(host.port, first);
+  const texts = await waitFor(() => {
+    const t = serverTexts(socket.received);
+    return t.length === 2 && t;
+  }, 'both echoes');
+  assert.deepEqual(texts.map((x) => JSON.parse(x).payload), ['early', 'bird']);
+  socket.destroy();
+});
+
+test('behind a trusted proxy ws.remote() is the client it names; untrusted peers cannot name one', async (t) => {
+  const trusting = stopAfter(t, await startHost({ plugins: probe, args: ['--trust-proxy', '127.0.0.0/8', '--trust-proxy', '10.0.0.0/8'] }));
+  const remoteVia = async (host, headers) => {
+    const c = await Client.open(host.url, { headers });
+    const remote = (await c.ask('request')).split('|')[3];
+    await c.close();
+    return remote;
+  };
+  assert.equal(await remoteVia(trusting, { 'X-Forwarded-For': '203.0.113.7' }), '203.0.113.7');
+  // The right-most address that is not a trusted proxy: what the client wrote to the left is not believed.
+  assert.equal(await remoteVia(trusting, { 'X-Forwarded-For': '198.51.100.1, 203.0.113.7, 10.1.2.3' }), '203.0.113.7');
+  assert.equal(await remoteVia(trusting, { Forwarded: 'for="[2001:db8::17]:4711";proto=https, for=10.0.0.2' }), '2001:db8::17');
+  assert.match(await remoteVia(trusting, {}), /^127\.0\.0\.1:\d+$/);
+
+  const plain = stopAfter(t, await startHost({ plugins: probe }));
+  assert.match(await remoteVia(plain, { 'X-Forwarded-For': '203.0.113.7' }), /^127\.0\.0\.1:\d+$/);
+  const elsewhere = stopAfter(t, await startHost({ plugins: probe, args: ['--trust-proxy', '10.0.0.0/8'] }));
+  assert.match(await remoteVia(elsewhere, { Forwarded: 'for=203.0.113.7' }), /^127\.0\.0\.1:\d+$/);
+});

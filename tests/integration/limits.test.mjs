@@ -1,0 +1,162 @@
+// Bounded under every flood (issue 9): pongs count against --max-output, a
+// closing connection is cut after --close-timeout, --max-connections and the
+// fd limit are held without spinning, and each connection's rooms and message
+// rate are limited.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Client, env, metrics, startHost, stopAfter, testPlugin, waitFor } from './harness.mjs';
+import { cpuSeconds, frame, openFds, rawSocket, rssBytes, textFrame, upgradeRequest } from './raw.mjs';
+
+const probe = { '10-probe.so': testPlugin('probe') };
+const upgraded = (socket) => waitFor(() => socket.received.includes('\r\n\r\n'), 'the 101 response');
+
+test('a client that pings and never reads is closed, and the host stays small', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-output', '65536', '--close-timeout', '1'] }));
+  const before = rssBytes(host.proc.pid);
+  const socket = await rawSocket(host.port, upgradeRequest(host.port));
+  await upgraded(socket);
+  socket.pause(); // reads nothing more: every pong the host owes it stays queued
+
+  const pings = Buffer.concat(Array.from({ length: 1000 }, () => frame(9, 'p'.repeat(125))));
+  let sent = 0;
+  await waitFor(async () => {
+    // Full speed for 64 MB (unbounded, this grew the host by as much), then a trickle
+    // that lets the paused socket notice the host's reset.
+    if (sent < 64 << 20) {
+      if (!socket.write(pings)) await waitFor(() => !socket.writableNeedDrain || socket.ended, 'the socket to drain');
+      sent += pings.length;
+    } else {
+      socket.write(frame(9));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return socket.ended;
+  }, 'the host to drop the ping flooder', 20_000);
+
+  const m = await metrics(host);
+  assert.equal(m.slow_consumers_closed_total, 1);
+  await waitFor(async () => (await metrics(host)).connections_open === 0, 'connections_open back to 0');
+  if (!env.sanitized) assert.ok(rssBytes(host.proc.pid) - before < 32 << 20, `RSS grew by ${rssBytes(host.proc.pid) - before}`);
+  assert.match(host.log(), /closing with 1013, it fell \d+ bytes behind \(limit 65536\)/);
+});
+
+test('a half-closed client and a protocol breaker with full queues are cut within the close timeout', async (t) => {
+  const host = stopAfter(t, await startHost({
+    plugins: probe,
+    args: ['--max-output', String(64 << 20), '--close-timeout', '1'],
+  }));
+  const sender = await Client.open(host.url);
+  const pid = host.proc.pid;
+  await metrics(host); // its keep-alive connection is part of the baseline
+  const fdsBefore = openFds(pid);
+  // Each joins with a frame in the upgrade's own packet, then reads nothing.
+  const halfClosed = await rawSocket(host.port, Buffer.concat([Buffer.from(upgradeRequest(host.port)), textFrame('join', 'q')]));
+  const breaker = await rawSocket(host.port, Buffer.concat([Buffer.from(upgradeRequest(host.port)), textFrame('join', 'q')]));
+  for (const s of [halfClosed, breaker]) {
+    await waitFor(() => s.received.includes('"joined"'), 'the join in the upgrade packet to be answered');
+    s.pause();
+  }
+  // Far more than the kernel's buffers hold, far less than --max-output.
+  const chunk = 'x'.repeat(60_000);
+  for (let i = 0; i < 250; i++) sender.send('say', `q|1|${chunk}`);
+  await waitFor(async () => (await metrics(host)).messages_received_total >= 252, 'the flood to be queued', 20_000);
+
+  halfClosed.end(); // FIN: it sends no more, and still reads nothing
+  breaker.write(Buffer.from([0x81, 0x01, 0x41])); // an unmasked client frame: protocol error
+  const started = Date.now();
+  await waitFor(() => openFds(pid) <= fdsBefore, 'their descriptors to be closed', 5_000);
+  assert.ok(Date.now() - started < 4_000, `cut after ${Date.now() - started} ms`);
+  const m = await metrics(host);
+  assert.equal(m.connections_cut_total, 2);
+  assert.equal(m.connections_open, 1);
+  assert.equal(await sender.ask('echo', 'still served'), 'still served');
+  await sender.close();
+  halfClosed.destroy();
+  breaker.destroy();
+});
+
+test('past --max-connections a new connection gets 503 and is counted; a freed place is usable again', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-connections', '4'] }));
+  const clients = [await Client.open(host.url), await Client.open(host.url), await Client.open(host.url)];
+  const idle = await rawSocket(host.port); // an HTTP connection counts too
+  await waitFor(async () => {
+    const over = await rawSocket(host.port);
+    await waitFor(() => over.ended, 'the connection over the limit to be closed');
+    return over.received.toString().startsWith('HTTP/1.1 503 ');
+  }, 'a 503 for the fifth connection');
+  idle.destroy();
+  const m = await waitFor(async () => metrics(host).catch(() => null), '/metrics once a place is free');
+  assert.ok(m.connections_refused_total >= 1);
+  assert.equal(m.connections_open, 3);
+  for (const c of clients) assert.equal(await c.ask('echo', 'served'), 'served');
+  await Promise.all(clients.map((c) => c.close()));
+});
+
+test('at the fd limit the listener backs off: CPU and log stay small, clients are served, it recovers', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, fdLimit: 64, args: ['--max-connections', '1000'] }));
+  const pid = host.proc.pid;
+  const existing = await Client.open(host.url);
+  const flood = [];
+  const connectSome = async (n) => {
+    for (let i = 0; i < n; i++) flood.push(await rawSocket(host.port).catch(() => null));
+  };
+  await connectSome(100); // far past 64 descriptors
+  await waitFor(async () => (await metrics(host).catch(() => ({}))).accept_failures_total > 0 || /accept failed/.test(host.log()),
+    'accept to fail for want of descriptors');
+
+  const window = 3; // seconds, with connections still arriving at the limit
+  const cpuBefore = cpuSeconds(pid);
+  const linesBefore = host.log().match(/accept failed/g)?.length ?? 0;
+  const end = Date.now() + window * 1000;
+  while (Date.now() < end) {
+    await connectSome(5);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const cpu = cpuSeconds(pid) - cpuBefore;
+  const lines = (host.log().match(/accept failed/g)?.length ?? 0) - linesBefore;
+  assert.ok(cpu < 1.5, `the host used ${cpu} CPU seconds in ${window} s at the fd limit`); // a spin uses ~3
+  assert.ok(lines <= window + 2, `${lines} accept-failure log lines in ${window} s`);
+  assert.equal(await existing.ask('echo', 'still served'), 'still served');
+
+  for (const s of flood) s?.destroy();
+  const health = await waitFor(async () => {
+    const res = await fetch(`http://127.0.0.1:${host.port}/healthz`).catch(() => null);
+    return res?.status === 200 && res;
+  }, '/healthz once the flood is gone');
+  assert.equal(await health.text(), 'ok\n');
+  const m = await metrics(host);
+  assert.ok(m.accept_failures_total > 0);
+  assert.ok(m.connections_refused_total > 0);
+  assert.match(host.log(), /accept failed: .*; pausing the listener/);
+  await existing.close();
+});
+
+test('rooms per connection and room name length are limited; the join is refused and counted', async (t) => {
+  const host = stopAfter(t, await startHost({
+    plugins: probe,
+    args: ['--max-rooms-per-connection', '3', '--max-room-name', '16'],
+  }));
+  const c = await Client.open(host.url);
+  for (const room of ['a', 'b', 'c']) assert.equal(await c.ask('join_status', room), 'ok');
+  assert.equal(await c.ask('join_status', 'd'), 'refused');
+  assert.equal(await c.ask('join_status', 'a'), 'ok'); // already in it: no new room
+  assert.equal(await c.ask('rooms'), 'a,b,c');
+  assert.equal(await c.ask('leave', 'c', 'left'), 'c');
+  assert.equal(await c.ask('join_status', 'x'.repeat(17)), 'refused');
+  assert.equal(await c.ask('join_status', 'x'.repeat(16)), 'ok');
+  assert.equal((await metrics(host)).rooms_refused_total, 2);
+  await c.close();
+});
+
+test('a client over --max-rate is closed with 1008 and counted; one within it is not', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-rate', '50', '--max-rate-burst', '20'] }));
+  const calm = await Client.open(host.url);
+  const flooder = await Client.open(host.url);
+  for (let i = 0; i < 200; i++) flooder.send('echo', String(i));
+  assert.equal((await flooder.waitClosed()).code, 1008);
+  const echoed = flooder.inbox.length;
+  assert.ok(echoed >= 20 && echoed < 200, `${echoed} of 200 messages were handled`);
+  for (let i = 0; i < 10; i++) assert.equal(await calm.ask('echo', String(i)), String(i));
+  assert.equal(calm.closed, null);
+  assert.equal((await metrics(host)).rate_limited_total, 1);
+  await calm.close();
+});
