@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-  libfmt-dev doctest-dev libssl-dev
+  libfmt-dev doctest-dev
+  libssl-dev openssl           # TLS (--tls-cert); the TLS tests make their certificates with openssl
   chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
 )
 command -v node >/dev/null || packages+=(nodejs)

@@ -4,6 +4,7 @@
 #include "log.hpp"
 #include "server.hpp"
 #include "stats.hpp"
+#include "tls_context.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -27,34 +28,80 @@ http::response<http::string_body> text_response(const http::request<http::string
   return res;
 }
 
-request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket) {
+std::string describe_peer(const tcp::socket& socket) {
   error_code ec;
   auto peer = socket.remote_endpoint(ec);
-  request_info info(req.target(), ec ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port()));
+  return ec ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+}
+
+request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket) {
+  request_info info(req.target(), describe_peer(socket));
   for (const auto& field : req) info.add_header(field.name_string(), field.value());
   return info;
+}
+
+// OpenSSL's verdict on a plain HTTP request sent to the TLS port.
+bool is_plain_http(error_code ec) {
+  return ec.category() == net::error::get_ssl_category() && ERR_GET_REASON(ec.value()) == SSL_R_HTTP_REQUEST;
 }
 
 }  // namespace
 
 http_session::http_session(tcp::socket socket, worker& home, server& srv)
-    : stream_(std::move(socket)), home_(home), server_(srv) {}
+    : stream_(srv.tls() ? stream_type(std::make_unique<tls_layer>(std::move(socket), *srv.tls()->current()))
+                        : stream_type(beast::tcp_stream(std::move(socket)))),
+      home_(home),
+      server_(srv) {}
 
-void http_session::run() { read(); }
+template <class Fn>
+void http_session::with_stream(Fn&& fn) {
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) fn((*tls)->stream);
+  else fn(std::get<beast::tcp_stream>(stream_));
+}
+
+beast::tcp_stream& http_session::tcp_layer() {
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) return (*tls)->stream.next_layer();
+  return std::get<beast::tcp_stream>(stream_);
+}
+
+void http_session::run() {
+  auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_);
+  if (!tls) return read();
+  tcp_layer().expires_after(request_timeout);
+  (*tls)->stream.async_handshake(ssl::stream_base::server,
+                                 beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+}
+
+void http_session::on_handshake(error_code ec) {
+  if (!ec) return read();
+  log::debug("tls: handshake with {} failed: {}", describe_peer(tcp_layer().socket()), ec.message());
+  if (!is_plain_http(ec)) return tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+  // As nginx does: say so in plain HTTP, which that client can read.
+  auto res = std::make_shared<http::response<http::string_body>>(http::status::bad_request, 11);
+  res->set(http::field::server, "microsockets");
+  res->set(http::field::content_type, "text/plain; charset=utf-8");
+  res->keep_alive(false);
+  res->body() = "this port speaks TLS: use https:// or wss://\n";
+  res->prepare_payload();
+  http::async_write(tcp_layer(), *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+    self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+  });
+}
 
 void http_session::read() {
   parser_.emplace();
   parser_->body_limit(max_request_body);
-  stream_.expires_after(request_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  tcp_layer().expires_after(request_timeout);
+  with_stream([&](auto& stream) {
+    http::async_read(stream, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  });
 }
 
 void http_session::on_read(error_code ec, std::size_t) {
   if (ec) {
     if (ec != http::error::end_of_stream && ec != beast::error::timeout)
       log::debug("http: bad request: {}", ec.message());
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
   auto req = parser_->release();
@@ -95,7 +142,7 @@ void http_session::serve_file(const http::request<http::string_body>& req, const
 }
 
 void http_session::upgrade(http::request<http::string_body> req) {
-  request_info info = describe(req, stream_.socket());
+  request_info info = describe(req, tcp_layer().socket());
   ms_handshake hs;
   hs.request = &info;
   server_.decide_upgrade(hs);
@@ -106,9 +153,12 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  stream_.expires_never();
-  auto session = std::make_shared<websocket_session>(stream_.release_socket(), home_, server_,
-                                                     std::move(info), std::move(hs.attributes));
+  tcp_layer().expires_never();
+  transport connection = std::holds_alternative<beast::tcp_stream>(stream_)
+                             ? transport(std::get<beast::tcp_stream>(stream_).release_socket())
+                             : transport(std::move(std::get<std::unique_ptr<tls_layer>>(stream_)));
+  auto session = std::make_shared<websocket_session>(std::move(connection), home_, server_, std::move(info),
+                                                     std::move(hs.attributes));
   session->start(std::move(req), std::move(hs.response_headers), std::move(hs.protocol));
 }
 
@@ -116,10 +166,22 @@ template <class Body>
 void http_session::respond(http::response<Body> res) {
   const bool keep_alive = res.keep_alive();
   auto shared = std::make_shared<http::response<Body>>(std::move(res));
-  http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep_alive](error_code ec, std::size_t) {
-    if (!ec && keep_alive) return self->read();
-    self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  with_stream([&](auto& stream) {
+    http::async_write(stream, *shared, [self = shared_from_this(), shared, keep_alive](error_code ec, std::size_t) {
+      if (!ec && keep_alive) return self->read();
+      if (!ec) return self->end();
+      self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+    });
   });
+}
+
+void http_session::end() {
+  auto shutdown = [self = shared_from_this()](error_code) {
+    error_code ignored;
+    self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  };
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) return async_close_notify(**tls, shutdown);
+  shutdown({});
 }
 
 }  // namespace microsockets

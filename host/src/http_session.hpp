@@ -1,13 +1,15 @@
 // One HTTP connection until it upgrades: reads requests, lets the on_connect
 // hooks decide an upgrade, serves /healthz, /metrics and the --static files,
-// 404 for the rest.
+// 404 for the rest. With --tls-cert it does the TLS handshake first, then the same.
 #pragma once
 
 #include "net.hpp"
+#include "transport.hpp"
 
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace microsockets {
 
@@ -20,14 +22,21 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
+  void on_handshake(error_code ec);
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> req);
   void serve_file(const http::request<http::string_body>& req, const std::filesystem::path& file);
   template <class Body>
   void respond(http::response<Body> res);
+  // Calls fn with the stream HTTP goes over: the TCP stream, or TLS over it.
+  template <class Fn>
+  void with_stream(Fn&& fn);
+  beast::tcp_stream& tcp_layer();
+  void end();  // no more requests: close the sending side
 
-  beast::tcp_stream stream_;
+  using stream_type = std::variant<beast::tcp_stream, std::unique_ptr<tls_layer>>;
+  stream_type stream_;
   worker& home_;
   server& server_;
   beast::flat_buffer buffer_;

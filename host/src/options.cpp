@@ -34,6 +34,10 @@ parsed_options parse_options(int argc, char** argv) {
       ("set", po::value(&settings)->composing(),
        "plugin setting plugin.key=value (repeatable); "
        "also read from MICROSOCKETS_<PLUGIN>_<KEY>");
+  desc.add_options()
+      ("tls-cert", po::value<std::string>(), "serve TLS only (wss://, https://) with this PEM certificate chain; "
+       "re-read on SIGHUP")
+      ("tls-key", po::value<std::string>(), "the PEM private key of --tls-cert");
 
   parsed_options out;
   po::variables_map vm;
@@ -72,6 +76,11 @@ parsed_options parse_options(int argc, char** argv) {
   }
   o.plugins = plugins;
   if (vm.count("static")) o.static_dir = vm["static"].as<std::string>();
+  if (vm.count("tls-cert") != vm.count("tls-key")) return fail("--tls-cert and --tls-key go together");
+  if (vm.count("tls-cert")) {
+    o.tls_cert = vm["tls-cert"].as<std::string>();
+    o.tls_key = vm["tls-key"].as<std::string>();
+  }
   out.run = std::move(o);
   return out;
 }

@@ -36,6 +36,13 @@ struct options {
   std::optional<std::filesystem::path> static_dir;
   // Plugin settings from --set plugin.key=value; the environment fills the rest.
   std::map<std::string, std::string> settings;
+
+  // TLS: with both, the port speaks only TLS (wss:// and https://), as
+  // uWebSockets' SSLApp does: a PEM certificate chain and its PEM private key,
+  // re-read on SIGHUP. Without them, plain ws:// and http:// (put a proxy in
+  // front, or give these, before exposing the port).
+  std::optional<std::filesystem::path> tls_cert;
+  std::optional<std::filesystem::path> tls_key;
 };
 
 // The outcome of reading the command line: options to run with, or text to

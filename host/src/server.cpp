@@ -10,6 +10,7 @@
 #include "plugin_watcher.hpp"
 #include "signal_reader.hpp"
 #include "stats.hpp"
+#include "tls_context.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -53,6 +54,14 @@ void server::start() {
     files_.emplace(*opts_.static_dir);
   }
 
+  if (opts_.tls_cert) {
+    try {
+      tls_ = std::make_unique<tls_context>(*opts_.tls_cert, *opts_.tls_key);
+    } catch (const std::exception& e) {
+      throw startup_error(e.what());
+    }
+  }
+
   directory_.emplace(opts_.plugins, *this);
   auto loaded = directory_->load();
   if (loaded->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
@@ -66,9 +75,12 @@ void server::start() {
   } catch (const boost::system::system_error& e) {
     throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
   }
-  log::info("listening on ws://{}:{} with {} thread{}", opts_.host, local_endpoint().port(), workers_.size(),
-            workers_.size() == 1 ? "" : "s");
-  if (files_) log::info("serving {} at http://{}:{}/", opts_.static_dir->string(), opts_.host, local_endpoint().port());
+  log::info("listening on {}://{}:{} with {} thread{}", tls_ ? "wss" : "ws", opts_.host, local_endpoint().port(),
+            workers_.size(), workers_.size() == 1 ? "" : "s");
+  if (tls_) log::info("TLS certificate: {}", tls_->describe());
+  if (files_)
+    log::info("serving {} at {}://{}:{}/", opts_.static_dir->string(), tls_ ? "https" : "http", opts_.host,
+              local_endpoint().port());
 }
 
 tcp::endpoint server::local_endpoint() const { return listener_->local_endpoint(); }
@@ -91,6 +103,7 @@ void server::on_signal(int signal) {
   if (signal == SIGHUP) {
     log::info("SIGHUP received, reloading changed plugins");
     reload();
+    if (tls_) tls_->reload();
     return;
   }
   log::info("{} received, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");

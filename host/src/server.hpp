@@ -23,6 +23,7 @@ namespace microsockets {
 class listener;
 class plugin_watcher;
 class signal_reader;
+class tls_context;
 class websocket_session;
 class worker;
 
@@ -50,6 +51,8 @@ class server final : public host_services {
   std::string metrics();
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
+  // The certificate when the port speaks TLS (--tls-cert), else null.
+  const tls_context* tls() const { return tls_.get(); }
 
   // Called by the sessions, on their worker's thread.
   void decide_upgrade(ms_handshake& hs);
@@ -95,6 +98,7 @@ class server final : public host_services {
   std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::atomic<bool> stopping_{false};
   std::optional<static_files> files_;
+  std::unique_ptr<tls_context> tls_;
 };
 
 }  // namespace microsockets

@@ -37,7 +37,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   using attributes = std::map<std::string, std::string, std::less<>>;
   using header_list = std::vector<std::pair<std::string, std::string>>;
 
-  websocket_session(tcp::socket socket, worker& home, server& srv, request_info request, attributes attrs);
+  // `connection`: the upgraded socket, or TLS over it.
+  websocket_session(transport connection, worker& home, server& srv, request_info request, attributes attrs);
 
   // Completes the upgrade of `req`, then reads until the connection ends.
   void start(http::request<http::string_body> req, header_list response_headers, std::string protocol);
@@ -64,6 +65,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void async_drain(output_stream::drain_handler handler) override;
 
   void queue(std::string_view bytes);
+  // Bytes queued and not yet taken by the kernel (over TLS, also those being encrypted and sent).
+  std::size_t queued_bytes();
+  void flush_tls(tls_layer& tls);
   void schedule_flush();
   void on_writable(error_code ec);
   void on_accept(error_code ec);
@@ -83,7 +87,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::string message_;
 
   std::string pending_;  // queued, not yet accepted by the kernel
-  bool waiting_writable_ = false;
+  bool waiting_writable_ = false;  // or, over TLS, a write in flight
   bool flush_scheduled_ = false;
   std::optional<output_stream::drain_handler> drained_;  // a teardown waiting for the output
 

@@ -66,12 +66,13 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
   }
   const listening = await waitFor(() => {
     if (exit) throw new Error(`host exited (${JSON.stringify(exit)}) before listening:\n${log}`);
-    return log.match(/listening on ws:\/\/[\d.]+:(\d+)/)?.[1];
+    return log.match(/listening on (wss?):\/\/[\d.]+:(\d+)/);
   }, 'the host to listen');
+  const [, scheme, boundPort] = listening;
 
   return {
-    port: Number(listening),
-    url: `ws://127.0.0.1:${listening}`,
+    port: Number(boundPort),
+    url: `${scheme}://127.0.0.1:${boundPort}`,
     dir,
     proc,
     log: () => log,
@@ -92,8 +93,9 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
 
 // A client that keeps every event it receives, for tests to take in order.
 export class Client {
-  static async open(url, { protocols, headers } = {}) {
-    const client = new Client(new WebSocket(url, protocols, { headers }));
+  // options: ws's, e.g. headers, or ca for a wss:// host with a test certificate.
+  static async open(url, { protocols, ...options } = {}) {
+    const client = new Client(new WebSocket(url, protocols, options));
     await new Promise((resolve, reject) => {
       client.ws.once('open', resolve);
       client.ws.once('error', reject);
