@@ -2,24 +2,19 @@
 // TLS port and its client connects back over wss:// to the same port. The
 // certificate is the test's own, made with openssl (Chromium is told to accept it).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
-import { env, startHost } from '../integration/harness.mjs';
+import { env, makeCertificate, startHost } from '../integration/harness.mjs';
 
 let base;
 let host;
 let browser;
 before(async () => {
   base = mkdtempSync(join(tmpdir(), 'microsockets-https-'));
-  const cert = join(base, 'server.crt');
-  const key = join(base, 'server.key');
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
-  { stdio: 'ignore' });
+  const { cert, key } = makeCertificate(base, 'microsockets-https');
   host = await startHost({
     plugins: { '20-chat.so': join(env.chatPlugins, '20-chat.so') },
     args: ['--static', env.chatWww, '--tls-cert', cert, '--tls-key', key],

@@ -1,7 +1,7 @@
 // Starts the real host binary on an ephemeral port with a plugins directory of
 // its own, and gives tests WebSocket clients that queue what they receive.
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -163,4 +163,15 @@ export async function metrics(host) {
 export function stopAfter(t, host) {
   t.after(() => host.stop());
   return host;
+}
+
+// A self-signed certificate for 127.0.0.1 in `dir`, made with openssl as a user
+// would: { cert, key } paths and the certificate's PEM text.
+export function makeCertificate(dir, name) {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  return { cert, key, pem: readFileSync(cert, 'utf8') };
 }

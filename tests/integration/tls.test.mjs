@@ -3,34 +3,24 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, WebSocket as UndiciWebSocket, setGlobalDispatcher } from 'undici';
-import { Client, env, startHost, testPlugin, waitFor } from './harness.mjs';
+import { Client, env, makeCertificate, startHost, testPlugin, waitFor } from './harness.mjs';
 
 let base;
 let first;  // { cert, key, pem } of the certificate the host starts with
 let second; // the one it is given on SIGHUP
 let host;
 
-// A self-signed certificate for 127.0.0.1, made as a user would.
-function makeCertificate(name) {
-  const cert = join(base, `${name}.crt`);
-  const key = join(base, `${name}.key`);
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
-  return { cert, key, pem: readFileSync(cert, 'utf8') };
-}
-
 before(async () => {
   base = mkdtempSync(join(tmpdir(), 'microsockets-tls-'));
-  first = makeCertificate('microsockets-first');
-  second = makeCertificate('microsockets-second');
+  first = makeCertificate(base, 'microsockets-first');
+  second = makeCertificate(base, 'microsockets-second');
   // The host reads its certificate from paths that SIGHUP later finds changed.
   copyFileSync(first.cert, join(base, 'server.crt'));
   copyFileSync(first.key, join(base, 'server.key'));
