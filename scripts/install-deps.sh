@@ -13,7 +13,8 @@ set_name=${1:-test}
 run_packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-  libfmt-dev libssl-dev
+  libfmt-dev
+  libssl-dev openssl           # TLS (--tls-cert); the TLS tests make their certificates with openssl
 )
 # Tests, benchmarks and packaging, on top of the above.
 test_packages=(

@@ -5,6 +5,7 @@
 #include "log_limiter.hpp"
 #include "server.hpp"
 #include "stats.hpp"
+#include "tls_context.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -39,6 +40,12 @@ std::optional<std::string_view> header(const http::request<http::string_body>& r
   return it == req.end() ? std::nullopt : std::optional<std::string_view>(it->value());
 }
 
+std::string describe_peer(const tcp::socket& socket) {
+  error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  return ec ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+}
+
 request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket, const proxy_trust& proxies) {
   error_code ec;
   auto peer = socket.remote_endpoint(ec);
@@ -49,20 +56,63 @@ request_info describe(const http::request<http::string_body>& req, const tcp::so
   return info;
 }
 
+// OpenSSL's verdict on a plain HTTP request sent to the TLS port.
+bool is_plain_http(error_code ec) {
+  return ec.category() == net::error::get_ssl_category() && ERR_GET_REASON(ec.value()) == SSL_R_HTTP_REQUEST;
+}
+
 }  // namespace
 
 http_session::http_session(tcp::socket socket, worker& home, server& srv, connection_slot slot)
-    : stream_(std::move(socket)), home_(home), server_(srv), slot_(std::move(slot)) {}
+    : stream_(srv.tls() ? stream_type(std::make_unique<tls_layer>(std::move(socket), *srv.tls()->current()))
+                        : stream_type(beast::tcp_stream(std::move(socket)))),
+      home_(home),
+      server_(srv),
+      slot_(std::move(slot)) {}
 
-void http_session::run() { read(); }
+template <class Fn>
+void http_session::with_stream(Fn&& fn) {
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) fn((*tls)->stream);
+  else fn(std::get<beast::tcp_stream>(stream_));
+}
+
+beast::tcp_stream& http_session::tcp_layer() {
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) return (*tls)->stream.next_layer();
+  return std::get<beast::tcp_stream>(stream_);
+}
+
+void http_session::run() {
+  auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_);
+  if (!tls) return read();
+  tcp_layer().expires_after(request_timeout);
+  (*tls)->stream.async_handshake(ssl::stream_base::server,
+                                 beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
+}
+
+void http_session::on_handshake(error_code ec) {
+  if (!ec) return read();
+  log::debug("tls: handshake with {} failed: {}", describe_peer(tcp_layer().socket()), ec.message());
+  if (!is_plain_http(ec)) return tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+  // As nginx does: say so in plain HTTP, which that client can read.
+  auto res = std::make_shared<http::response<http::string_body>>(http::status::bad_request, 11);
+  res->set(http::field::server, "microsockets");
+  res->set(http::field::content_type, "text/plain; charset=utf-8");
+  res->keep_alive(false);
+  res->body() = "this port speaks TLS: use https:// or wss://\n";
+  res->prepare_payload();
+  http::async_write(tcp_layer(), *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+    self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+  });
+}
 
 void http_session::read() {
   parser_.emplace();
   parser_->body_limit(max_request_body);
   parser_->header_limit(max_header_bytes);
-  stream_.expires_after(request_timeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  tcp_layer().expires_after(request_timeout);
+  with_stream([&](auto& stream) {
+    http::async_read(stream, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+  });
 }
 
 void http_session::on_read(error_code ec, std::size_t) {
@@ -79,7 +129,7 @@ void http_session::on_read(error_code ec, std::size_t) {
       ec != http::error::partial_message)
     return refuse(http::status::bad_request);
   if (ec) {  // the peer went, or was too slow
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
   if (parser_->get().target().size() > max_target_bytes) return refuse(http::status::uri_too_long);
@@ -131,7 +181,7 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  request_info info = describe(req, stream_.socket(), server_.proxies());
+  request_info info = describe(req, tcp_layer().socket(), server_.proxies());
   ms_handshake hs;
   hs.request = &info;
   server_.decide_upgrade(hs);
@@ -142,9 +192,12 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  stream_.expires_never();
+  tcp_layer().expires_never();
+  transport connection = std::holds_alternative<beast::tcp_stream>(stream_)
+                             ? transport(std::get<beast::tcp_stream>(stream_).release_socket())
+                             : transport(std::move(std::get<std::unique_ptr<tls_layer>>(stream_)));
   // A first frame sent in the same packet as the request is already in buffer_.
-  auto session = std::make_shared<websocket_session>(stream_.release_socket(), home_, server_, std::move(info),
+  auto session = std::make_shared<websocket_session>(std::move(connection), home_, server_, std::move(info),
                                                      std::move(hs.attributes), std::move(slot_),
                                                      beast::buffers_to_string(buffer_.data()));
   session->start(std::move(req), std::move(hs.response_headers), std::move(hs.protocol));
@@ -154,10 +207,14 @@ template <class Body>
 void http_session::respond(http::response<Body> res) {
   const bool keep_alive = res.keep_alive();
   auto shared = std::make_shared<http::response<Body>>(std::move(res));
-  http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep_alive](error_code ec, std::size_t) {
-    if (!ec && keep_alive) return self->read();
-    self->stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    if (!ec) self->linger();
+  with_stream([&](auto& stream) {
+    http::async_write(stream, *shared, [self = shared_from_this(), shared, keep_alive](error_code ec, std::size_t) {
+      if (!ec && keep_alive) return self->read();
+      if (ec) return self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
+      self->end();
+      // Over plain TCP, read and drop what follows so the answer is not reset away.
+      if (std::holds_alternative<beast::tcp_stream>(self->stream_)) self->linger();
+    });
   });
 }
 
@@ -175,15 +232,24 @@ void http_session::refuse(http::status status) {
 }
 
 void http_session::linger() {
-  stream_.expires_after(linger_time);
+  tcp_layer().expires_after(linger_time);
   drop_input();
 }
 
 void http_session::drop_input() {
   buffer_.clear();
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t) {
+  tcp_layer().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t) {
     if (!ec) self->drop_input();  // until the peer closes, or linger_time is up
   });
+}
+
+void http_session::end() {
+  auto shutdown = [self = shared_from_this()](error_code) {
+    error_code ignored;
+    self->tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ignored);
+  };
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) return async_close_notify(**tls, shutdown);
+  shutdown({});
 }
 
 }  // namespace microsockets

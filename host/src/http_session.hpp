@@ -2,14 +2,17 @@
 // hooks decide an upgrade, serves /healthz, /metrics and the --static files,
 // 404 for the rest. Requests over the limits get 431 (headers), 414 (target),
 // 413 (body), 400 if malformed, as nginx answers them; disallowed origins 403.
+// With --tls-cert it does the TLS handshake first, then the same.
 #pragma once
 
 #include "connection_slot.hpp"
 #include "net.hpp"
+#include "transport.hpp"
 
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace microsockets {
 
@@ -22,6 +25,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
+  void on_handshake(error_code ec);
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> req);
@@ -34,8 +38,14 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // moment, so that closing does not reset the connection before it reads the answer.
   void linger();
   void drop_input();
+  // Calls fn with the stream HTTP goes over: the TCP stream, or TLS over it.
+  template <class Fn>
+  void with_stream(Fn&& fn);
+  beast::tcp_stream& tcp_layer();
+  void end();  // no more requests: close the sending side
 
-  beast::tcp_stream stream_;
+  using stream_type = std::variant<beast::tcp_stream, std::unique_ptr<tls_layer>>;
+  stream_type stream_;
   worker& home_;
   server& server_;
   beast::flat_buffer buffer_;

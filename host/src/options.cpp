@@ -56,6 +56,10 @@ parsed_options parse_options(int argc, char** argv) {
        "(repeatable; others get 403); default: any")
       ("trust-proxy", po::value(&o.trust_proxies)->composing(),
        "proxy address or CIDR whose X-Forwarded-For / Forwarded headers are believed (repeatable)");
+  desc.add_options()
+      ("tls-cert", po::value<std::string>(), "serve TLS only (wss://, https://) with this PEM certificate chain; "
+       "re-read on SIGHUP")
+      ("tls-key", po::value<std::string>(), "the PEM private key of --tls-cert");
 
   parsed_options out;
   po::variables_map vm;
@@ -101,6 +105,11 @@ parsed_options parse_options(int argc, char** argv) {
   }
   o.plugins = plugins;
   if (vm.count("static")) o.static_dir = vm["static"].as<std::string>();
+  if (vm.count("tls-cert") != vm.count("tls-key")) return fail("--tls-cert and --tls-key go together");
+  if (vm.count("tls-cert")) {
+    o.tls_cert = vm["tls-cert"].as<std::string>();
+    o.tls_key = vm["tls-key"].as<std::string>();
+  }
   out.run = std::move(o);
   return out;
 }

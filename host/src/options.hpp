@@ -61,6 +61,12 @@ struct options {
   std::vector<std::string> allow_origins;
   // Peers (CIDR) whose X-Forwarded-For / Forwarded name the client for ws.remote().
   std::vector<std::string> trust_proxies;
+  // TLS: with both, the port speaks only TLS (wss:// and https://), as
+  // uWebSockets' SSLApp does: a PEM certificate chain and its PEM private key,
+  // re-read on SIGHUP. Without them, plain ws:// and http:// (put a proxy in
+  // front, or give these, before exposing the port).
+  std::optional<std::filesystem::path> tls_cert;
+  std::optional<std::filesystem::path> tls_key;
 };
 
 // The outcome of reading the command line: options to run with, or text to

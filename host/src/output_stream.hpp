@@ -5,9 +5,13 @@
 //
 // This leans on Beast writing each frame in a single async_write_some, which
 // holds because this layer always takes every byte it is given.
+//
+// Over TLS, reads come decrypted from the TLS stream, and the session encrypts
+// its output buffer when it flushes; this layer is the same for both.
 #pragma once
 
 #include "net.hpp"
+#include "transport.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 
@@ -32,10 +36,15 @@ class output_stream {
     ~sink() = default;
   };
 
-  output_stream(tcp::socket socket, sink& out) : socket_(std::move(socket)), sink_(&out) {}
+  output_stream(transport t, sink& out) : transport_(std::move(t)), sink_(&out) {}
 
-  executor_type get_executor() noexcept { return socket_.get_executor(); }
-  tcp::socket& socket() noexcept { return socket_; }
+  executor_type get_executor() noexcept { return socket().get_executor(); }
+  tcp::socket& socket() noexcept { return socket_of(transport_); }
+  // The TLS layer, or null on a plain connection.
+  tls_layer* tls() noexcept {
+    auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&transport_);
+    return tls ? tls->get() : nullptr;
+  }
 
   // Asio follows each read with a speculative one that usually says EAGAIN.
   // Waiting for readiness instead costs an epoll_ctl per wait (Asio re-arms
@@ -44,7 +53,10 @@ class output_stream {
   auto async_read_some(const MutableBuffers& buffers, Token&& token) {
     return net::async_initiate<Token, void(error_code, std::size_t)>(
         [this](auto handler, const MutableBuffers& bufs) {
-          if (early_.empty()) return socket_.async_read_some(bufs, std::move(handler));
+          if (early_.empty()) {
+            if (tls_layer* t = tls()) return t->stream.async_read_some(bufs, std::move(handler));
+            return std::get<tcp::socket>(transport_).async_read_some(bufs, std::move(handler));
+          }
           const std::size_t n = net::buffer_copy(bufs, net::buffer(early_));
           early_.erase(0, n);
           if (early_.empty()) std::string().swap(early_);
@@ -73,25 +85,30 @@ class output_stream {
 
   // Beast's teardown customisation points (found by argument-dependent lookup).
   friend void teardown(beast::role_type, output_stream& s, error_code& ec) {
-    s.socket_.shutdown(tcp::socket::shutdown_both, ec);
-    s.socket_.close(ec);
+    s.socket().shutdown(tcp::socket::shutdown_both, ec);
+    s.socket().close(ec);
   }
   template <class Handler>
   friend void async_teardown(beast::role_type, output_stream& s, Handler&& handler) {
     s.sink_->async_drain([&s, h = std::forward<Handler>(handler)](error_code ec) mutable {
-      error_code ignored;
-      s.socket_.shutdown(tcp::socket::shutdown_both, ignored);
-      s.socket_.close(ignored);
-      std::move(h)(ec);
+      auto close = [&s, h = std::move(h)](error_code ec) mutable {
+        error_code ignored;
+        s.socket().shutdown(tcp::socket::shutdown_both, ignored);
+        s.socket().close(ignored);
+        std::move(h)(ec);
+      };
+      if (tls_layer* t = s.tls(); t && !ec)
+        return async_close_notify(*t, [ec, close = std::move(close)](error_code) mutable { std::move(close)(ec); });
+      close(ec);
     });
   }
   friend void beast_close_socket(output_stream& s) {
     error_code ignored;
-    s.socket_.close(ignored);
+    s.socket().close(ignored);
   }
 
  private:
-  tcp::socket socket_;
+  transport transport_;
   sink* sink_;
   std::string early_;
 };

@@ -12,6 +12,7 @@
 #include "signal_reader.hpp"
 #include "stats.hpp"
 #include "systemd_notify.hpp"
+#include "tls_context.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -56,6 +57,14 @@ void server::start() {
     files_.emplace(*opts_.static_dir);
   }
 
+  if (opts_.tls_cert) {
+    try {
+      tls_ = std::make_unique<tls_context>(*opts_.tls_cert, *opts_.tls_key);
+    } catch (const std::exception& e) {
+      throw startup_error(e.what());
+    }
+  }
+
   directory_.emplace(opts_.plugins, *this);
   auto loaded = directory_->load();
   if (loaded->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
@@ -70,12 +79,15 @@ void server::start() {
   } catch (const boost::system::system_error& e) {
     throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
   }
-  log::info("listening on ws://{}:{} with {} thread{}", opts_.host, local_endpoint().port(), workers_.size(),
-            workers_.size() == 1 ? "" : "s");
+  log::info("listening on {}://{}:{} with {} thread{}", tls_ ? "wss" : "ws", opts_.host, local_endpoint().port(),
+            workers_.size(), workers_.size() == 1 ? "" : "s");
+  if (tls_) log::info("TLS certificate: {}", tls_->describe());
   if (!origins_.restricted() && !address.is_loopback())
     log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
               opts_.host);
-  if (files_) log::info("serving {} at http://{}:{}/", opts_.static_dir->string(), opts_.host, local_endpoint().port());
+  if (files_)
+    log::info("serving {} at {}://{}:{}/", opts_.static_dir->string(), tls_ ? "https" : "http", opts_.host,
+              local_endpoint().port());
 }
 
 tcp::endpoint server::local_endpoint() const { return listener_->local_endpoint(); }
@@ -99,6 +111,7 @@ void server::on_signal(int signal) {
     log::info("SIGHUP received, reloading changed plugins");
     systemd_notify::reloading();
     reload();
+    if (tls_) tls_->reload();
     systemd_notify::ready();
     return;
   }

@@ -26,6 +26,7 @@ namespace microsockets {
 class listener;
 class plugin_watcher;
 class signal_reader;
+class tls_context;
 class websocket_session;
 class worker;
 struct fanout;
@@ -61,6 +62,8 @@ class server final : public host_services {
   // host, through each worker's door (worker::execute), so it keeps its
   // place among the calling thread's other calls. Any thread.
   void deliver_locally(std::shared_ptr<const fanout> job);
+  // The certificate when the port speaks TLS (--tls-cert), else null.
+  const tls_context* tls() const { return tls_.get(); }
 
   // Called by the sessions, on their worker's thread.
   void decide_upgrade(ms_handshake& hs);
@@ -113,6 +116,7 @@ class server final : public host_services {
   std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::atomic<bool> stopping_{false};
   std::optional<static_files> files_;
+  std::unique_ptr<tls_context> tls_;
 };
 
 }  // namespace microsockets

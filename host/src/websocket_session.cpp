@@ -13,6 +13,14 @@ namespace {
 // A write buffer larger than this after a burst is given back to the allocator.
 constexpr std::size_t keep_buffer_bytes = 64 * 1024;
 
+// Empties a buffer whose `sent` bytes went out. A small write gives its buffer
+// back at once (a malloc is cheap next to the send), so idle connections hold
+// none; a large one keeps it for the next turn's burst, up to keep_buffer_bytes.
+void recycle(std::string& buffer, std::size_t sent) {
+  if (sent < 512 || buffer.capacity() > keep_buffer_bytes) std::string().swap(buffer);
+  else buffer.clear();
+}
+
 std::uint16_t close_code_for(error_code ec, const websocket::stream<output_stream>& ws) {
   if (ec == websocket::error::closed)  // a close frame without a code means 1005
     return ws.reason().code ? std::uint16_t(ws.reason().code) : std::uint16_t(websocket::close_code::no_status);
@@ -24,10 +32,10 @@ std::uint16_t close_code_for(error_code ec, const websocket::stream<output_strea
 
 }  // namespace
 
-websocket_session::websocket_session(tcp::socket socket, worker& home, server& srv,
+websocket_session::websocket_session(transport connection, worker& home, server& srv,
                                      request_info request, attributes attrs, connection_slot slot,
                                      std::string early_bytes)
-    : ws_(std::move(socket), static_cast<output_stream::sink&>(*this)),
+    : ws_(std::move(connection), static_cast<output_stream::sink&>(*this)),
       home_(home),
       server_(srv),
       id_(home.next_id()),
@@ -60,7 +68,7 @@ void websocket_session::on_accept(error_code ec) {
     return;
   }
   error_code ignored;
-  ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks
+  ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks (TLS writes are async)
   // The decorator's captured headers are of no more use: free them.
   ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
   // From here the worker's once-a-second sweep keeps time (check_idle):
@@ -133,12 +141,12 @@ bool websocket_session::send(std::string_view frame) {
 
 bool websocket_session::within_output_limit(std::size_t more) {
   const std::size_t limit = server_.opts().max_output_bytes;
-  if (pending_.size() + more <= limit) return true;
+  if (queued_bytes() + more <= limit) return true;
   counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
   static log_limiter lines;
   if (auto n = lines.allow())
     log::warn("connection {} ({}): closing with 1013, it fell {} bytes behind (limit {}){}", id_, request_.remote(),
-              pending_.size() + more, limit, log_limiter::suppressed_note(*n));
+              queued_bytes() + more, limit, log_limiter::suppressed_note(*n));
   return false;
 }
 
@@ -218,6 +226,11 @@ void websocket_session::queue(std::string_view bytes) {
   schedule_flush();
 }
 
+std::size_t websocket_session::queued_bytes() {
+  const tls_layer* tls = ws_.next_layer().tls();
+  return pending_.size() + (tls ? tls->sending.size() : 0);
+}
+
 void websocket_session::schedule_flush() {
   if (flush_scheduled_) return;
   flush_scheduled_ = true;
@@ -227,6 +240,7 @@ void websocket_session::schedule_flush() {
 void websocket_session::flush() {
   flush_scheduled_ = false;
   if (waiting_writable_ || pending_.empty()) return;
+  if (tls_layer* tls = ws_.next_layer().tls()) return flush_tls(*tls);
   error_code ec;
   const std::size_t sent = ws_.next_layer().socket().write_some(net::buffer(pending_), ec);
   if (ec == net::error::would_block) ec = {};
@@ -240,13 +254,24 @@ void websocket_session::flush() {
                                          [self = shared_from_this()](error_code e) { self->on_writable(e); });
     return;
   } else {
-    // A small write gives its buffer back at once (a malloc is cheap next to
-    // the send), so idle connections hold none; a large one keeps it for the
-    // next turn's burst, up to keep_buffer_bytes.
-    if (sent < 512 || pending_.capacity() > keep_buffer_bytes) std::string().swap(pending_);
-    else pending_.clear();
+    recycle(pending_, sent);
   }
   drained(ec);
+}
+
+void websocket_session::flush_tls(tls_layer& tls) {
+  // OpenSSL encrypts into Asio's record buffer, which goes out in one or more
+  // sends: an async write, with this turn's output set aside so that later
+  // output can queue behind it.
+  waiting_writable_ = true;
+  tls.sending.swap(pending_);
+  net::async_write(tls.stream, net::buffer(tls.sending), [self = shared_from_this(), &tls](error_code ec, std::size_t sent) {
+    self->waiting_writable_ = false;
+    recycle(tls.sending, sent);
+    if (ec) self->pending_.clear();  // the read side sees the broken stream and finishes
+    if (!self->pending_.empty()) return self->schedule_flush();
+    self->drained(ec);
+  });
 }
 
 void websocket_session::on_writable(error_code ec) {

@@ -48,8 +48,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   using attributes = decltype(connection_state::attributes);
   using header_list = std::vector<std::pair<std::string, std::string>>;
 
-  // `early_bytes`: what the HTTP reader read past the upgrade request.
-  websocket_session(tcp::socket socket, worker& home, server& srv, request_info request, attributes attrs,
+  // `connection`: the upgraded socket, or TLS over it; `early_bytes`: what
+  // the HTTP reader read past the upgrade request.
+  websocket_session(transport connection, worker& home, server& srv, request_info request, attributes attrs,
                     connection_slot slot = {}, std::string early_bytes = {});
   ~websocket_session();
 
@@ -91,6 +92,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void async_drain(output_stream::drain_handler handler) override;
 
   void queue(std::string_view bytes);
+  // Bytes queued and not yet taken by the kernel (over TLS, also those being encrypted and sent).
+  std::size_t queued_bytes();
+  void flush_tls(tls_layer& tls);
   void schedule_flush();
   void on_writable(error_code ec);
   void on_accept(error_code ec);
@@ -116,7 +120,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::string message_;
 
   std::string pending_;  // queued, not yet accepted by the kernel
-  bool waiting_writable_ = false;
+  bool waiting_writable_ = false;  // or, over TLS, a write in flight
   bool flush_scheduled_ = false;
   std::optional<output_stream::drain_handler> drained_;  // a teardown waiting for the output
 

@@ -1,7 +1,7 @@
 // Starts the real host binary on an ephemeral port with a plugins directory of
 // its own, and gives tests WebSocket clients that queue what they receive.
-import { spawn } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
@@ -74,12 +74,13 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
   }
   const listening = await waitFor(() => {
     if (exit) throw new Error(`host exited (${JSON.stringify(exit)}) before listening:\n${log}`);
-    return log.match(/listening on ws:\/\/[\d.]+:(\d+)/)?.[1];
+    return log.match(/listening on (wss?):\/\/[\d.]+:(\d+)/);
   }, 'the host to listen');
+  const [, scheme, boundPort] = listening;
 
   return {
-    port: Number(listening),
-    url: `ws://127.0.0.1:${listening}`,
+    port: Number(boundPort),
+    url: `${scheme}://127.0.0.1:${boundPort}`,
     dir,
     proc,
     log: () => log,
@@ -113,8 +114,9 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
 
 // A client that keeps every event it receives, for tests to take in order.
 export class Client {
-  static async open(url, { protocols, headers } = {}) {
-    const client = new Client(new WebSocket(url, protocols, { headers }));
+  // options: ws's, e.g. headers, or ca for a wss:// host with a test certificate.
+  static async open(url, { protocols, ...options } = {}) {
+    const client = new Client(new WebSocket(url, protocols, options));
     await new Promise((resolve, reject) => {
       client.ws.once('open', resolve);
       client.ws.once('error', reject);
@@ -182,4 +184,15 @@ export async function metrics(host) {
 export function stopAfter(t, host) {
   t.after(() => host.stop());
   return host;
+}
+
+// A self-signed certificate for 127.0.0.1 in `dir`, made with openssl as a user
+// would: { cert, key } paths and the certificate's PEM text.
+export function makeCertificate(dir, name) {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+    '-keyout', key, '-out', cert, '-days', '2', '-subj', `/CN=${name}`,
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
+  return { cert, key, pem: readFileSync(cert, 'utf8') };
 }

@@ -1,0 +1,199 @@
+// --tls-cert/--tls-key: the port speaks TLS only, wss:// and https:// alike,
+// with a certificate this test makes with openssl; SIGHUP re-reads it.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { connect as tlsConnect } from 'node:tls';
+import { Agent, WebSocket as UndiciWebSocket, setGlobalDispatcher } from 'undici';
+import { Client, env, makeCertificate, startHost, testPlugin, waitFor } from './harness.mjs';
+
+let base;
+let first;  // { cert, key, pem } of the certificate the host starts with
+let second; // the one it is given on SIGHUP
+let host;
+
+before(async () => {
+  base = mkdtempSync(join(tmpdir(), 'microsockets-tls-'));
+  first = makeCertificate(base, 'microsockets-first');
+  second = makeCertificate(base, 'microsockets-second');
+  // The host reads its certificate from paths that SIGHUP later finds changed.
+  copyFileSync(first.cert, join(base, 'server.crt'));
+  copyFileSync(first.key, join(base, 'server.key'));
+  mkdirSync(join(base, 'www'));
+  writeFileSync(join(base, 'www', 'index.html'), '<h1>over tls</h1>');
+  host = await startHost({
+    plugins: { '10-probe.so': testPlugin('probe') },
+    args: ['--tls-cert', join(base, 'server.crt'), '--tls-key', join(base, 'server.key'),
+      '--static', join(base, 'www'), '--max-output', '262144'],
+  });
+  // fetch and undici's WebSocket trust both test certificates, and nothing else.
+  setGlobalDispatcher(new Agent({ connect: { ca: [first.pem, second.pem] } }));
+});
+after(async () => {
+  await host?.stop();
+  rmSync(base, { recursive: true, force: true });
+});
+
+const ca = () => [first.pem, second.pem];
+
+// The certificate a new TLS connection to the host is shown.
+function servedCertificate() {
+  return new Promise((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: host.port, ca: ca() }, () => {
+      const cert = socket.getPeerX509Certificate();
+      socket.end();
+      resolve(cert);
+    });
+    socket.on('error', reject);
+  });
+}
+const fingerprint = (pem) => new X509Certificate(pem).fingerprint256;
+
+// What a plain TCP client gets back for `bytes`, until the host closes the connection.
+function plainExchange(bytes) {
+  return new Promise((resolve, reject) => {
+    const socket = tcpConnect(host.port, '127.0.0.1', () => socket.write(bytes));
+    let response = '';
+    socket.on('data', (d) => (response += d));
+    socket.on('close', () => resolve(response));
+    socket.on('error', reject);
+  });
+}
+
+test('the port says wss:// and the JavaScript client talks to it', async () => {
+  assert.match(host.url, /^wss:\/\/127\.0\.0\.1:\d+$/);
+  assert.match(host.log(), /TLS certificate: CN=microsockets-first, valid until /);
+  globalThis.WebSocket ??= UndiciWebSocket;
+  const { MicroSocket } = await import(join(env.sdkJs, 'src', 'microsockets.js'));
+  const ws = MicroSocket(host.url);
+  await new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve, { once: true });
+    ws.addEventListener('error', reject, { once: true });
+  });
+  const reply = new Promise((resolve) => ws.on('echo', resolve));
+  ws.send('echo', 'over tls');
+  assert.equal(await reply, 'over tls');
+  ws.close();
+});
+
+test('https serves /healthz, /metrics and the static files on the same port', async () => {
+  const base = `https://127.0.0.1:${host.port}`;
+  assert.equal(await (await fetch(`${base}/healthz`)).text(), 'ok\n');
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /^microsockets_connections_open \d+$/m);
+  const page = await fetch(`${base}/`);
+  assert.equal(page.status, 200);
+  assert.equal(await page.text(), '<h1>over tls</h1>');
+});
+
+test('over wss large messages arrive whole and close codes go both ways', async () => {
+  const client = await Client.open(host.url, { ca: ca() });
+  const big = 'x'.repeat(60_000); // several TLS records each way
+  assert.equal(await client.ask('echo', big), big);
+  client.send('close', '4001');
+  const closed = await client.waitClosed();
+  assert.deepEqual(closed, { code: 4001, reason: 'probe closes' });
+
+  const other = await Client.open(host.url, { ca: ca() });
+  assert.equal(await other.ask('echo', 'still here'), 'still here');
+  await other.close(1000);
+  const probe = await Client.open(host.url, { ca: ca() });
+  assert.equal(await probe.ask('last_close_code'), '1000');
+  await probe.close();
+});
+
+test('a TLS client that stops reading is closed with 1013 and its room carries on', async () => {
+  const sender = await Client.open(host.url, { ca: ca() });
+  const healthy = await Client.open(host.url, { ca: ca() });
+  const stalled = await Client.open(host.url, { ca: ca() });
+  for (const c of [sender, healthy, stalled]) assert.equal(await c.ask('join', 'tls-flood', 'joined'), 'tls-flood');
+  stalled.ws._socket.pause();
+  const chunk = 'y'.repeat(8000);
+  let sent = 0;
+  // 262144 bytes of --max-output, plus what the kernel's buffers hold: a few MB at most.
+  while (!/closing with 1013/.test(host.log()) && sent < 2000) {
+    for (let j = 0; j < 10; j++) sender.send('say', `tls-flood|1|${sent++} ${chunk}`);
+    await waitFor(() => healthy.inbox.length >= sent, `message ${sent} at the healthy client`);
+  }
+  assert.match(host.log(), /closing with 1013, it fell \d+ bytes behind \(limit 262144\)/);
+  assert.deepEqual(healthy.inbox.map((m) => Number(m.payload.split(' ')[0])), [...Array(sent).keys()]);
+  stalled.ws._socket.resume();
+  assert.equal((await stalled.waitClosed()).code, 1013);
+  await Promise.all([sender.close(), healthy.close()]);
+});
+
+test('a plain client to the TLS port fails cleanly and the host keeps serving', async () => {
+  // A plain HTTP request gets a plain 400 that says why, as nginx answers it.
+  const answer = await plainExchange('GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+  assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  assert.match(answer, /this port speaks TLS: use https:\/\/ or wss:\/\//);
+  // A ws:// client sees that answer as a failed upgrade.
+  await assert.rejects(Client.open(`ws://127.0.0.1:${host.port}`), { status: 400 });
+  // Bytes that are neither TLS nor HTTP: the connection is closed.
+  assert.equal(await plainExchange('\x00\x01hello\r\n\r\n'), '');
+
+  const client = await Client.open(host.url, { ca: ca() });
+  assert.equal(await client.ask('echo', 'after the plain ones'), 'after the plain ones');
+  await client.close();
+  assert.equal(await (await fetch(`https://127.0.0.1:${host.port}/healthz`)).text(), 'ok\n');
+});
+
+test('SIGHUP re-reads a changed certificate: new connections get it, open ones carry on', async () => {
+  const open = await Client.open(host.url, { ca: ca() });
+  assert.equal((await servedCertificate()).fingerprint256, fingerprint(first.pem));
+
+  copyFileSync(second.cert, join(base, 'server.crt'));
+  copyFileSync(second.key, join(base, 'server.key'));
+  host.proc.kill('SIGHUP');
+  await host.waitForLog(/TLS certificate reloaded: CN=microsockets-second, valid until /);
+
+  const served = await servedCertificate();
+  assert.equal(served.fingerprint256, fingerprint(second.pem));
+  assert.equal(served.subject, 'CN=microsockets-second');
+  assert.equal(await open.ask('echo', 'same connection'), 'same connection');
+  const fresh = await Client.open(host.url, { ca: [second.pem] });
+  assert.equal(await fresh.ask('echo', 'new certificate'), 'new certificate');
+  await Promise.all([open.close(), fresh.close()]);
+});
+
+test('a bad certificate on SIGHUP leaves the previous one serving, with one log line', async () => {
+  const before = (await servedCertificate()).fingerprint256;
+  // A key that is not the certificate's: the pair is refused as a whole.
+  copyFileSync(first.key, join(base, 'server.key'));
+  host.proc.kill('SIGHUP');
+  await host.waitForLog(/TLS certificate not reloaded/);
+  const lines = host.log().split('\n').filter((l) => /TLS certificate not reloaded/.test(l));
+  assert.equal(lines.length, 1);
+  assert.match(lines[0], /the previous one stays: TLS key '.*server\.key' does not match certificate '.*server\.crt'/);
+  assert.equal((await servedCertificate()).fingerprint256, before);
+  assert.equal(await (await fetch(`https://127.0.0.1:${host.port}/healthz`)).text(), 'ok\n');
+});
+
+test('a missing or mismatched certificate stops the start with one line and exit code 1', () => {
+  const plugins = mkdtempSync(join(base, 'plugins-'));
+  const run = (...args) => spawnSync(env.host, ['--port', '0', '--plugins', plugins, ...args],
+    { encoding: 'utf8', timeout: 10000 });
+  const encrypted = join(base, 'encrypted.key');
+  execFileSync('openssl', ['pkey', '-in', first.key, '-aes256', '-passout', 'pass:secret', '-out', encrypted]);
+  const cases = [
+    [[base, first.key], /^microsockets: cannot read TLS certificate '.*': Is a directory$/],
+    [[first.cert, encrypted], /^microsockets: TLS key '.*encrypted\.key' holds no PEM private key without a passphrase$/],
+    [[join(base, 'missing.crt'), first.key], /^microsockets: cannot read TLS certificate '.*missing\.crt': No such file or directory$/],
+    [[first.cert, join(base, 'missing.key')], /^microsockets: cannot read TLS key '.*missing\.key': No such file or directory$/],
+    [[first.cert, second.key], /^microsockets: TLS key '.*second\.key' does not match certificate '.*first\.crt'$/],
+    [[first.key, first.key], /^microsockets: TLS certificate '.*first\.key' holds no PEM certificate$/],
+  ];
+  for (const [[cert, key], message] of cases) {
+    const r = run('--tls-cert', cert, '--tls-key', key);
+    assert.equal(r.status, 1, r.stderr);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr.trim(), message);
+  }
+  const alone = run('--tls-cert', first.cert);
+  assert.equal(alone.status, 2);
+  assert.match(alone.stderr.trim(), /^microsockets: --tls-cert and --tls-key go together \(see --help\)$/);
+});
