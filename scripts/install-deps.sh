@@ -9,6 +9,8 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libfmt-dev doctest-dev libssl-dev
+  libhiredis-dev               # the Redis backplane (--redis)
+  redis-server nginx-light     # TEST ONLY: the multi-host tests start their own redis-server and nginx
   chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
 )
 command -v node >/dev/null || packages+=(nodejs)

@@ -8,6 +8,7 @@
 #include "listener.hpp"
 #include "log.hpp"
 #include "plugin_watcher.hpp"
+#include "redis_bus.hpp"
 #include "stats.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
@@ -19,6 +20,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
 namespace microsockets {
 namespace fs = std::filesystem;
@@ -36,8 +38,14 @@ bool valid_close_code(std::uint16_t code) {
 
 server::server(options opts) : opts_(std::move(opts)) {
   log::set_level(opts_.log_level);
+  // A cluster host's id is random, so starting needs no Redis; 24 bits make a
+  // clash among a hundred hosts about 1 in 3,000.
+  if (!opts_.redis.empty()) {
+    std::random_device entropy;
+    host_id_ = std::uniform_int_distribution<std::uint32_t>(1, 0xffffff)(entropy);
+  }
   for (unsigned i = 0; i < opts_.threads; ++i)
-    workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds));
+    workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds, host_id_));
 }
 
 server::~server() = default;
@@ -67,6 +75,11 @@ void server::start() {
   }
   log::info("listening on ws://{}:{} with {} thread{}", opts_.host, local_endpoint().port(), workers_.size(),
             workers_.size() == 1 ? "" : "s");
+  if (!opts_.redis.empty()) {
+    bus_ = std::make_unique<redis_bus>(workers_[0]->context(), opts_.redis, host_id_, *this,
+                                       [this](std::shared_ptr<const fanout> job) { fan_out(std::move(job)); });
+    bus_->start();
+  }
   if (files_) log::info("serving {} at http://{}:{}/", opts_.static_dir->string(), opts_.host, local_endpoint().port());
 }
 
@@ -141,6 +154,7 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
     return;
   }
   for (const auto& p : table()->plugins()) run_lifecycle_hooks(*p, &registrations::shutdown, "on_shutdown");
+  if (bus_) bus_->stop();
   for (auto& w : workers_) w->stop();
 }
 
@@ -148,7 +162,11 @@ std::string server::metrics() {
   std::size_t rooms = 0;
   for (auto& w : workers_) rooms += w->room_count();
   // A room with members on several threads counts once per thread.
-  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms);
+  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms) + (bus_ ? bus_->metrics() : "");
+}
+
+std::string server::health() const {
+  return bus_ && bus_->degraded() ? "degraded: a Redis is unreachable, rooms are local only\n" : "ok\n";
 }
 
 worker& server::next_worker() { return *workers_[next_worker_++ % workers_.size()]; }
@@ -190,6 +208,7 @@ void server::received(websocket_session& s, std::string_view text) {
 
 void server::disconnected(ms_conn_id id, std::uint16_t code) {
   counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
+  if (bus_) bus_->gone(id);
   table()->for_each_hook(&registrations::disconnect, [&](const auto& cb, plugin& p) {
     check_plugin_result(cb.fn(cb.user, id, code), p, "on_disconnect");
   });
@@ -197,8 +216,10 @@ void server::disconnected(ms_conn_id id, std::uint16_t code) {
 
 worker* server::worker_for(ms_conn_id id) {
   const unsigned index = worker::worker_of(id);
-  return id != 0 && index < workers_.size() ? workers_[index].get() : nullptr;
+  return id != 0 && index < workers_.size() && worker::host_of(id) == host_id_ ? workers_[index].get() : nullptr;
 }
+
+bool server::is_remote(ms_conn_id id) const { return bus_ && id != 0 && worker::host_of(id) != host_id_; }
 
 std::shared_ptr<websocket_session> server::find_session(ms_conn_id id) {
   worker* w = worker_for(id);
@@ -224,6 +245,7 @@ ms_status server::with_session(ms_conn_id id, Fn&& fn) {
 
 ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool payload_is_json) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
+  if (is_remote(conn)) return bus_->emit(conn, event, payload, payload_is_json), MS_OK;
   auto rc = with_session(conn, [frame = make_event_frame(event, payload, payload_is_json)](
                                    websocket_session& s) { s.send(frame); });
   if (rc == MS_GONE) log::debug("emit '{}' to closed connection {} ignored", event, conn);
@@ -231,14 +253,21 @@ ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view
 }
 
 ms_status server::join(ms_conn_id conn, std::string_view room) {
-  return with_session(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) { w->join(s, room); });
+  if (is_remote(conn)) return bus_->join(conn, room), MS_OK;
+  return with_session(conn, [this, w = worker_for(conn), room = std::string(room)](websocket_session& s) {
+    if (w->join(s, room) && bus_) bus_->joined(s.id(), room);
+  });
 }
 
 ms_status server::leave(ms_conn_id conn, std::string_view room) {
-  return with_session(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) { w->leave(s, room); });
+  if (is_remote(conn)) return bus_->leave(conn, room), MS_OK;
+  return with_session(conn, [this, w = worker_for(conn), room = std::string(room)](websocket_session& s) {
+    if (w->leave(s, room) && bus_) bus_->left(s.id(), room);
+  });
 }
 
 ms_status server::rooms(ms_conn_id conn, std::vector<std::string>& out) {
+  if (is_remote(conn)) return MS_NOT_FOUND;
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   out = worker_for(conn)->rooms_of(*s);
@@ -251,21 +280,28 @@ ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string
   auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
+  if (bus_) bus_->published(job);
+  fan_out(std::move(job));
+  return MS_OK;
+}
+
+void server::fan_out(std::shared_ptr<const fanout> job) {
   worker* here = worker::current();
   for (auto& w : workers_) {
     if (w.get() == here) w->deliver(*job);
     else if (here) here->forward(*w, job);
     else net::post(w->context(), [w = w.get(), job] { w->deliver(*job); });  // from a plugin's own thread
   }
-  return MS_OK;
 }
 
 ms_status server::close(ms_conn_id conn, std::uint16_t code, std::string_view reason) {
   if (!valid_close_code(code)) return MS_INVALID;
+  if (is_remote(conn)) return bus_->close(conn, code, reason), MS_OK;
   return with_session(conn, [code, reason = std::string(reason)](websocket_session& s) { s.close(code, reason); });
 }
 
 ms_status server::set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) {
+  if (is_remote(conn)) return MS_NOT_FOUND;  // a connection's data stays on its host
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   s->set_attribute(key, value);
@@ -273,6 +309,7 @@ ms_status server::set_attribute(ms_conn_id conn, std::string_view key, std::stri
 }
 
 ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::string& out) {
+  if (is_remote(conn)) return MS_NOT_FOUND;  // a connection's data stays on its host
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   auto value = s->attribute(key);
@@ -282,11 +319,40 @@ ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::stri
 }
 
 ms_status server::request(ms_conn_id conn, ms_request_field field, std::string_view key, std::string& out) {
+  if (is_remote(conn)) return MS_NOT_FOUND;  // a connection's data stays on its host
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   auto value = s->request().field(field, key);
   if (!value) return MS_NOT_FOUND;
   out = std::move(*value);
+  return MS_OK;
+}
+
+ms_status server::room_members(const plugin* asker, ms_conn_id conn, std::string_view room,
+                               members_answer answer) {
+  std::weak_ptr<plugin> owner;  // weak: the answer must not keep an old library loaded
+  for (const auto& p : table()->plugins())
+    if (p.get() == asker) owner = p;
+  worker* reply_on = worker_for(conn);
+  if (!reply_on) reply_on = workers_[0].get();
+  auto reply = [this, owner, reply_on, answer = std::move(answer)](ms_status rc, std::vector<ms_conn_id> ids) {
+    net::post(reply_on->context(), [this, owner, answer, rc, ids = std::move(ids)] {
+      auto p = owner.lock();
+      auto t = table();
+      if (!p || std::find(t->plugins().begin(), t->plugins().end(), p) == t->plugins().end()) return;  // reloaded
+      answer(rc, ids);
+    });
+  };
+  if (bus_) {
+    bus_->members(std::string(room), std::move(reply));
+  } else {
+    std::vector<ms_conn_id> ids;
+    for (auto& w : workers_) {
+      auto some = w->members_of(room);
+      ids.insert(ids.end(), some.begin(), some.end());
+    }
+    reply(MS_OK, std::move(ids));
+  }
   return MS_OK;
 }
 

@@ -22,6 +22,8 @@ namespace microsockets {
 
 class listener;
 class plugin_watcher;
+class redis_bus;
+struct fanout;
 class websocket_session;
 class worker;
 
@@ -46,6 +48,9 @@ class server final : public host_services {
   worker& next_worker();
   // The /metrics page: the counters, plus gauges read from the workers.
   std::string metrics();
+  // The /healthz body: "ok", or "degraded: ..." while a Redis is unreachable
+  // (local rooms still work, so the host is not down).
+  std::string health() const;
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
 
@@ -66,6 +71,8 @@ class server final : public host_services {
   ms_status set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) override;
   ms_status get_attribute(ms_conn_id conn, std::string_view key, std::string& out) override;
   ms_status request(ms_conn_id conn, ms_request_field field, std::string_view key, std::string& out) override;
+  ms_status room_members(const plugin* asker, ms_conn_id conn, std::string_view room,
+                         members_answer answer) override;
   std::optional<std::string> setting(std::string_view plugin, std::string_view key) override;
 
  private:
@@ -76,12 +83,17 @@ class server final : public host_services {
   template <class Fn>
   ms_status with_session(ms_conn_id id, Fn&& fn);
   worker* worker_for(ms_conn_id id);
+  // A connection of another host of the cluster.
+  bool is_remote(ms_conn_id id) const;
+  // Hands a broadcast to every worker's members.
+  void fan_out(std::shared_ptr<const fanout> job);
   // The connection, from any thread; null once it is gone.
   std::shared_ptr<websocket_session> find_session(ms_conn_id id);
   void shutdown();
   void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
 
   options opts_;
+  std::uint32_t host_id_ = 0;  // random at start with --redis, else 0
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<unsigned> next_worker_{0};
   std::shared_ptr<listener> listener_;
@@ -93,6 +105,7 @@ class server final : public host_services {
   std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::atomic<bool> stopping_{false};
   std::optional<static_files> files_;
+  std::unique_ptr<redis_bus> bus_;  // with --redis only
 };
 
 }  // namespace microsockets

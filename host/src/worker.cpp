@@ -2,6 +2,8 @@
 
 #include "websocket_session.hpp"
 
+#include <array>
+
 namespace microsockets {
 namespace {
 thread_local worker* current_worker = nullptr;
@@ -13,8 +15,8 @@ thread_local worker* current_worker = nullptr;
 constexpr int max_handlers_per_turn = 256;
 }  // namespace
 
-worker::worker(unsigned index, unsigned idle_timeout_seconds)
-    : index_(index), ioc_(1), sweep_timer_(ioc_), idle_timeout_(idle_timeout_seconds) {}
+worker::worker(unsigned index, unsigned idle_timeout_seconds, std::uint32_t host_id)
+    : index_(index), host_id_(host_id), ioc_(1), sweep_timer_(ioc_), idle_timeout_(idle_timeout_seconds) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
 
@@ -100,6 +102,13 @@ bool worker::leave(websocket_session& s, std::string_view room) {
 std::vector<std::string> worker::rooms_of(websocket_session& s) {
   std::lock_guard lock(mutex_);
   return rooms_.rooms_of(&s);
+}
+
+std::vector<ms_conn_id> worker::members_of(std::string_view room) {
+  std::vector<ms_conn_id> out;
+  std::lock_guard lock(mutex_);
+  rooms_.for_each_member(std::array{room}, [&](websocket_session* s) { out.push_back(s->id()); });
+  return out;
 }
 
 std::size_t worker::room_count() {
