@@ -191,3 +191,18 @@ test('two Redis instances share the rooms: rooms spread over both, broadcasts re
   assert.equal(await b.next('said'), 'end');
   assert.match(await a.ask('members', 'r4'), /^2\|/);
 });
+
+test('a bad --redis address is refused with one line', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const { env } = await import('./harness.mjs');
+  for (const [url, why] of [
+    ['rediss://127.0.0.1:6379', /only redis:\/\/ is supported/],
+    ['redis://127.0.0.1:99999', /bad port/],
+    ['redis://127.0.0.1:6379/x', /database number/],
+  ]) {
+    const run = spawnSync(env.host, ['--redis', url], { encoding: 'utf8' });
+    assert.equal(run.status, 2);
+    assert.match(run.stderr, why);
+    assert.equal(run.stderr.trim().split('\n').length, 1);
+  }
+});
