@@ -82,18 +82,27 @@ redis_bus::redis_bus(net::io_context& home, std::vector<redis_address> addresses
   for (const auto& a : addresses) {
     auto& s = *shards_.emplace_back(std::make_unique<shard>(home, a));
     s.sub.on_push = [this, &s](const redisReply& r) { subscription_reply(s, r); };
-    s.sub.on_up = [this, &s] {
-      for (auto& [name, c] : s.channels) set_state(c, sub_state::none);
+    // A new connection starts with no subscription: every wanted channel is asked again.
+    auto resubscribe = [this, &s] {
       std::vector<std::string> names;
-      for (auto& [name, c] : s.channels) names.push_back(name);
+      for (auto& [name, c] : s.channels) {
+        set_state(c, sub_state::none);
+        names.push_back(name);
+      }
       for (auto& name : names) reconcile(s, name);
+    };
+    s.sub.on_up = [this, &s, resubscribe] {
+      resubscribe();
       connection_changed(s, {});
     };
     s.pub.on_up = [this, &s] {
       registered_again(s);
       connection_changed(s, {});
     };
-    s.sub.on_down = [this, &s](std::string why) { connection_changed(s, std::move(why)); };
+    s.sub.on_down = [this, &s, resubscribe](std::string why) {
+      resubscribe();  // not connected: only forgets the old connection's subscriptions
+      connection_changed(s, std::move(why));
+    };
     s.pub.on_down = [this, &s](std::string why) { connection_changed(s, std::move(why)); };
   }
   const std::string mine = host_channel + host_hex_;

@@ -43,9 +43,9 @@ void redis_connection::connect() {
   }
   ac_->data = this;
   ac_->ev.data = this;
-  ac_->ev.addRead = [](void* p) { owner(p)->reading_ = true, owner(p)->arm_read(); };
+  ac_->ev.addRead = [](void* p) { owner(p)->reading_ = true, owner(p)->arm(net::posix::descriptor_base::wait_read); };
   ac_->ev.delRead = [](void* p) { owner(p)->reading_ = false; };
-  ac_->ev.addWrite = [](void* p) { owner(p)->writing_ = true, owner(p)->arm_write(); };
+  ac_->ev.addWrite = [](void* p) { owner(p)->writing_ = true, owner(p)->arm(net::posix::descriptor_base::wait_write); };
   ac_->ev.delWrite = [](void* p) { owner(p)->writing_ = false; };
   ac_->ev.cleanup = [](void* p) { owner(p)->detach(); };
   redisAsyncSetConnectCallback(ac_, [](const redisAsyncContext* ac, int status) {
@@ -63,7 +63,7 @@ void redis_connection::connect() {
   }
   // The connect completes when the socket becomes writable.
   writing_ = true;
-  arm_write();
+  arm(net::posix::descriptor_base::wait_write);
   connect_timer_.expires_after(connect_timeout);
   connect_timer_.async_wait([this, gen = generation_](error_code e) {
     if (e || gen != generation_ || connected_ || !ac_) return;
@@ -128,27 +128,18 @@ void redis_connection::detach() {
   fd_.release();  // hiredis closes the socket itself
 }
 
-void redis_connection::arm_read() {
-  if (read_armed_ || !ac_) return;
-  read_armed_ = true;
-  fd_.async_wait(net::posix::descriptor_base::wait_read, [this, gen = generation_](error_code ec) {
+void redis_connection::arm(net::posix::descriptor_base::wait_type what) {
+  const bool read = what == net::posix::descriptor_base::wait_read;
+  bool& armed = read ? read_armed_ : write_armed_;
+  if (armed || !ac_) return;
+  armed = true;
+  fd_.async_wait(what, [this, what, read, gen = generation_](error_code ec) {
     if (gen != generation_) return;
-    read_armed_ = false;
-    if (ec == net::error::operation_aborted || !reading_ || !ac_) return;
-    redisAsyncHandleRead(ac_);  // may free the context: generation_ changes
-    if (gen == generation_ && reading_) arm_read();
-  });
-}
-
-void redis_connection::arm_write() {
-  if (write_armed_ || !ac_) return;
-  write_armed_ = true;
-  fd_.async_wait(net::posix::descriptor_base::wait_write, [this, gen = generation_](error_code ec) {
-    if (gen != generation_) return;
-    write_armed_ = false;
-    if (ec == net::error::operation_aborted || !writing_ || !ac_) return;
-    redisAsyncHandleWrite(ac_);
-    if (gen == generation_ && writing_) arm_write();
+    (read ? read_armed_ : write_armed_) = false;
+    const bool& wanted = read ? reading_ : writing_;
+    if (ec == net::error::operation_aborted || !wanted || !ac_) return;
+    (read ? redisAsyncHandleRead : redisAsyncHandleWrite)(ac_);  // may free the context: generation_ changes
+    if (gen == generation_ && wanted) arm(what);
   });
 }
 

@@ -52,8 +52,8 @@ class redis_connection {
   void connected();
   void lost(std::string why);
   void detach();  // hiredis is freeing the context
-  void arm_read();
-  void arm_write();
+  // Waits for readiness once, then lets hiredis read or write; re-armed while it wants to.
+  void arm(net::posix::descriptor_base::wait_type what);
   void retry_later();
 
   net::io_context& ioc_;

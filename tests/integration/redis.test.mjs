@@ -1,7 +1,7 @@
 // Several hosts sharing rooms through real redis-server processes: what a
 // user of a Socket.IO Redis adapter expects, across three hosts.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { Client, metrics, waitFor } from './harness.mjs';
 import { startClusterHost, startRedis, subscribed } from './redis_harness.mjs';
 
@@ -23,6 +23,8 @@ describe('three hosts on one Redis', () => {
     hosts = await Promise.all([1, 2, 3].map(() => startClusterHost([redis])));
     await Promise.all(hosts.map((h) => subscribed(h, 1)));  // each host's own channel
   });
+  // Each test starts with no room subscribed anywhere: a count of subscriptions then means its own rooms.
+  afterEach(() => Promise.all(hosts.map((h) => subscribed(h, 1))));
   after(async () => {
     await Promise.all(hosts.map((h) => h.stop()));
     await redis.stop();
@@ -115,13 +117,19 @@ describe('three hosts on one Redis', () => {
   });
 });
 
-test('Redis killed and restarted: local rooms keep working, cross-host delivery resumes', async (t) => {
-  const redis = await startRedis();
-  const hosts = await Promise.all([1, 2].map(() => startClusterHost([redis])));
+// `hostCount` hosts on `redisCount` new Redis instances, all stopped when `t` ends.
+async function cluster(t, hostCount, redisCount = 1) {
+  const redises = await Promise.all(Array.from({ length: redisCount }, () => startRedis()));
+  const hosts = await Promise.all(Array.from({ length: hostCount }, () => startClusterHost(redises)));
   t.after(async () => {
     await Promise.all(hosts.map((h) => h.stop()));
-    await redis.stop();
+    await Promise.all(redises.map((r) => r.stop()));
   });
+  return { redis: redises[0], redises, hosts };
+}
+
+test('Redis killed and restarted: local rooms keep working, cross-host delivery resumes', async (t) => {
+  const { redis, hosts } = await cluster(t, 2);
   const [a, a2, b] = await Promise.all([0, 0, 1].map((i) => Client.open(hosts[i].url)));
   for (const client of [a, a2, b]) await joined(client, 'room');
   await Promise.all(hosts.map((h) => subscribed(h, 2)));
@@ -147,12 +155,7 @@ test('Redis killed and restarted: local rooms keep working, cross-host delivery 
 });
 
 test('a host killed with SIGKILL: its members vanish from the counts within 6 s', async (t) => {
-  const redis = await startRedis();
-  const hosts = await Promise.all([1, 2].map(() => startClusterHost([redis])));
-  t.after(async () => {
-    await Promise.all(hosts.map((h) => h.stop()));
-    await redis.stop();
-  });
+  const { hosts } = await cluster(t, 2);
   const [a, b1, b2] = await Promise.all([0, 1, 1].map((i) => Client.open(hosts[i].url)));
   for (const client of [a, b1, b2]) await joined(client, 'fragile');
   assert.match(await a.ask('members', 'fragile'), /^3\|/);
@@ -163,12 +166,7 @@ test('a host killed with SIGKILL: its members vanish from the counts within 6 s'
 });
 
 test('two Redis instances share the rooms: rooms spread over both, broadcasts reach every host', async (t) => {
-  const redises = await Promise.all([startRedis(), startRedis()]);
-  const hosts = await Promise.all([1, 2, 3].map(() => startClusterHost(redises)));
-  t.after(async () => {
-    await Promise.all(hosts.map((h) => h.stop()));
-    await Promise.all(redises.map((r) => r.stop()));
-  });
+  const { redises, hosts } = await cluster(t, 3, 2);
   const rooms = ['r1', 'r2', 'r3', 'r4', 'r5', 'r6'];
   const [a, b, c] = await Promise.all(hosts.map((h) => Client.open(h.url)));
   for (const room of rooms) {
