@@ -15,6 +15,7 @@ run_packages=(
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libfmt-dev
   libssl-dev openssl           # TLS (--tls-cert); the TLS tests make their certificates with openssl
+  libhiredis-dev               # the Redis backplane (--redis)
 )
 # Tests, benchmarks and packaging, on top of the above.
 test_packages=(
@@ -25,6 +26,7 @@ test_packages=(
   python3                      # the plugin template's test (a WebSocket client from the standard library)
   dpkg-dev file                # cpack -G DEB: dpkg-shlibdeps finds the runtime dependencies
   systemd                      # systemd-analyze checks the unit (nothing runs systemd)
+  redis-server nginx-light     # the multi-host tests start their own redis-server and nginx
 )
 
 packages=("${run_packages[@]}")

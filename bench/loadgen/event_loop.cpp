@@ -44,7 +44,9 @@ event_loop::event_loop(sockaddr_in server) : epoll_(::epoll_create1(EPOLL_CLOEXE
 
 event_loop::~event_loop() { ::close(epoll_); }
 
-connection& event_loop::connect(std::string path) {
+connection& event_loop::connect(std::string path, int port) {
+  sockaddr_in to = server_;
+  if (port) to.sin_port = htons(std::uint16_t(port));
   auto c = std::make_unique<connection>();
   c->loop_ = this;
   c->path_ = std::move(path);
@@ -52,7 +54,7 @@ connection& event_loop::connect(std::string path) {
   if (c->fd_ < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
   int one = 1;
   ::setsockopt(c->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  int rc = ::connect(c->fd_, reinterpret_cast<const sockaddr*>(&server_), sizeof server_);
+  int rc = ::connect(c->fd_, reinterpret_cast<const sockaddr*>(&to), sizeof to);
   if (rc < 0 && errno != EINPROGRESS) throw std::runtime_error(std::string("connect: ") + std::strerror(errno));
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT;

@@ -64,8 +64,9 @@ class event_loop {
   explicit event_loop(sockaddr_in server);
   ~event_loop();
 
-  // Starts a connection to `path`; its callbacks may be set right after.
-  connection& connect(std::string path);
+  // Starts a connection to `path` (on `port` of the server's address when
+  // given: members spread over several hosts); its callbacks may be set right after.
+  connection& connect(std::string path, int port = 0);
   // Runs until `done` returns true or `timeout_ms` passes; false on timeout.
   // `tick`, if given, runs after each batch of ready connections.
   bool run_until(const std::function<bool()>& done, std::int64_t timeout_ms,

@@ -2,7 +2,7 @@
 //
 //   loadgen --workload fanout|echo|idle|connect --port P [--protocol json|socketio]
 //           [--clients N] [--rooms R] [--messages M] [--seconds S] [--window W]
-//           [--server-pid PID]
+//           [--server-pid PID] [--member-ports P1,P2,...]
 //
 // Every run is bounded: by its counts and by --timeout seconds. Traffic goes
 // to 127.0.0.1 only.
@@ -18,6 +18,8 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace loadgen {
 namespace {
@@ -37,6 +39,12 @@ struct options {
   int payload = 64;        // bytes of a "say" payload
   int server_pid = 0;
   double timeout = 120;
+  // Fan-out across hosts: members spread round robin over these ports, the
+  // publisher on --port.
+  std::vector<int> member_ports;
+  // Seconds to wait after the members joined before publishing: other hosts'
+  // subscriptions to the room must be in place first.
+  double settle = 0;
 };
 
 options parse(int argc, char** argv) {
@@ -58,6 +66,13 @@ options parse(int argc, char** argv) {
   num("--payload", o.payload);
   num("--server-pid", o.server_pid);
   num("--timeout", o.timeout);
+  num("--settle", o.settle);
+  if (args.count("--member-ports"))
+    for (std::string_view rest = args["--member-ports"]; !rest.empty();) {
+      const auto comma = rest.find(',');
+      o.member_ports.push_back(std::stoi(std::string(rest.substr(0, comma))));
+      rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+    }
   return o;
 }
 
@@ -74,10 +89,10 @@ struct client {
   void queue(std::string_view name, std::string_view payload) { conn->queue_text(encode(proto, name, payload)); }
 };
 
-std::unique_ptr<client> open_client(event_loop& loop, protocol proto) {
+std::unique_ptr<client> open_client(event_loop& loop, protocol proto, int port = 0) {
   auto c = std::make_unique<client>();
   c->proto = proto;
-  c->conn = &loop.connect(std::string(connect_path(proto)));
+  c->conn = &loop.connect(std::string(connect_path(proto)), port);
   client* self = c.get();
   c->conn->on_open = [self](connection&) {
     if (self->proto == protocol::json && self->ready) self->ready(*self);
@@ -118,14 +133,15 @@ std::uint64_t leading_number(std::string_view s, std::size_t& at) {
 
 // Opens `n` clients, `opening` at a time, each joining room (i % rooms);
 // returns once every one has its "joined".
-std::vector<std::unique_ptr<client>> join_clients(event_loop& loop, const options& o, int n) {
+std::vector<std::unique_ptr<client>> join_clients(event_loop& loop, const options& o, int n,
+                                                  const std::vector<int>& ports = {}) {
   std::vector<std::unique_ptr<client>> clients;
   int joined = 0, failed = 0, started = 0;
   std::string first_error;
   const int opening = 256;
   auto start_more = [&] {
     while (started < n && started - joined - failed < opening) {
-      auto c = open_client(loop, o.proto);
+      auto c = open_client(loop, o.proto, ports.empty() ? 0 : ports[std::size_t(started) % ports.size()]);
       const std::string room = "room" + std::to_string(started % o.rooms);
       c->ready = [room](client& self) { self.emit("join", room); };
       c->on_event = [&joined](client& self, const event& e) {
@@ -150,8 +166,9 @@ std::vector<std::unique_ptr<client>> join_clients(event_loop& loop, const option
 }
 
 void fanout(const options& o, event_loop& loop) {
-  auto members = join_clients(loop, o, o.clients);
+  auto members = join_clients(loop, o, o.clients, o.member_ports);
   auto publisher = std::move(join_clients(loop, o, 1).front());
+  if (o.settle > 0) loop.run_until([] { return false; }, std::int64_t(o.settle * 1000));
   const std::uint64_t expected = std::uint64_t(o.messages) * std::uint64_t(o.clients);
   std::vector<std::uint32_t> delivered(std::size_t(o.messages), 0);
   std::vector<std::uint32_t> latencies;

@@ -167,6 +167,16 @@ const ms_host_api table = {
       return send_string(MS_OK, *value, sink, user);
     },
     .report_error = [](ms_host*, ms_str message) { reported_error.assign(message.data, message.size); },
+
+    // minor 1: membership across the cluster
+    .room_members =
+        [](ms_host* h, ms_conn_id c, ms_str room, ms_on_members done, void* user) {
+          if (!done) return int(MS_INVALID);
+          return int(services(h)->room_members(h->plugin, c, view(room),
+                                               [done, user](ms_status rc, const std::vector<ms_conn_id>& ids) {
+                                                 done(user, int(rc), ids.data(), ids.size());
+                                               }));
+        },
 };
 
 }  // namespace

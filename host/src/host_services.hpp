@@ -5,12 +5,15 @@
 #include <microsockets/abi.h>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace microsockets {
+
+class plugin;
 
 class host_services {
  public:
@@ -29,6 +32,12 @@ class host_services {
   virtual ms_status get_attribute(ms_conn_id conn, std::string_view key, std::string& out) = 0;
   virtual ms_status request(ms_conn_id conn, ms_request_field field, std::string_view key,
                             std::string& out) = 0;
+  // The members of `room` on every host (this host's alone without --redis).
+  // Returns at once; `answer` runs later on the worker of `conn` (worker 0 for
+  // a connection of another host or none), unless `asker` was reloaded meanwhile.
+  using members_answer = std::function<void(ms_status, const std::vector<ms_conn_id>&)>;
+  virtual ms_status room_members(const plugin* asker, ms_conn_id conn, std::string_view room,
+                                 members_answer answer) = 0;
   // A plugin setting: --set plugin.key=value, else MICROSOCKETS_<PLUGIN>_<KEY>.
   virtual std::optional<std::string> setting(std::string_view plugin, std::string_view key) = 0;
 };

@@ -17,6 +17,7 @@ parsed_options parse_options(int argc, char** argv) {
   std::string plugins = o.plugins.string();
   std::string level = "info";
   std::vector<std::string> settings;
+  std::vector<std::string> redis;
 
   po::options_description desc("Usage: microsockets [options]\n\nOptions");
   desc.add_options()
@@ -35,6 +36,9 @@ parsed_options parse_options(int argc, char** argv) {
        "seconds of silence before a connection is closed (pinged at half); 0: never")
       ("max-output", po::value(&o.max_output_bytes)->default_value(o.max_output_bytes),
        "unsent bytes a client may fall behind (more: close 1013)")
+      ("redis", po::value(&redis)->composing(),
+       "share rooms with other hosts through this Redis, redis://[:PASSWORD@]HOST:PORT[/DB] "
+       "(repeatable: rooms are spread over the instances by name)")
       ("set", po::value(&settings)->composing(),
        "plugin setting plugin.key=value (repeatable); "
        "also read from MICROSOCKETS_<PLUGIN>_<KEY>");
@@ -102,6 +106,11 @@ parsed_options parse_options(int argc, char** argv) {
     proxy_trust check_proxies(o.trust_proxies);
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
+  }
+  for (const auto& url : redis) {
+    auto a = parse_redis_address(url);
+    if (auto* why = std::get_if<std::string>(&a)) return fail(fmt::format("--redis: {}", *why));
+    o.redis.push_back(std::get<redis_address>(std::move(a)));
   }
   o.plugins = plugins;
   if (vm.count("static")) o.static_dir = vm["static"].as<std::string>();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "log.hpp"
+#include "redis_address.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,10 @@ struct options {
   bool watch = false;
   // Files served over plain HTTP on the same port, e.g. the chat page.
   std::optional<std::filesystem::path> static_dir;
+  // Redis instances shared with other hosts (--redis, repeatable): rooms span
+  // every host on them, spread over the instances by a hash of the room name.
+  // Empty: one host alone, nothing of the cluster runs.
+  std::vector<redis_address> redis;
   // Plugin settings from --set plugin.key=value; the environment fills the rest.
   std::map<std::string, std::string> settings;
 

@@ -9,6 +9,7 @@
 #include "log.hpp"
 #include "log_limiter.hpp"
 #include "plugin_watcher.hpp"
+#include "redis_bus.hpp"
 #include "signal_reader.hpp"
 #include "stats.hpp"
 #include "systemd_notify.hpp"
@@ -18,11 +19,15 @@
 
 #include <fmt/ranges.h>
 
+#include <functional>
+#include <mutex>
+
 #include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
 namespace microsockets {
 namespace fs = std::filesystem;
@@ -41,8 +46,14 @@ bool valid_close_code(std::uint16_t code) {
 server::server(options opts)
     : opts_(std::move(opts)), origins_(opts_.allow_origins), proxies_(opts_.trust_proxies) {
   log::set_level(opts_.log_level);
+  // A cluster host's id is random, so starting needs no Redis; 24 bits make a
+  // clash among a hundred hosts about 1 in 3,000.
+  if (!opts_.redis.empty()) {
+    std::random_device entropy;
+    host_id_ = std::uniform_int_distribution<std::uint32_t>(1, 0xffffff)(entropy);
+  }
   for (unsigned i = 0; i < opts_.threads; ++i)
-    workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds));
+    workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds, host_id_));
 }
 
 server::~server() = default;
@@ -85,6 +96,11 @@ void server::start() {
   if (!origins_.restricted() && !address.is_loopback())
     log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
               opts_.host);
+  if (!opts_.redis.empty()) {
+    bus_ = std::make_unique<redis_bus>(workers_[0]->context(), opts_.redis, host_id_, *this,
+                                       [this](std::shared_ptr<const fanout> job) { deliver_locally(std::move(job)); });
+    bus_->start();
+  }
   if (files_)
     log::info("serving {} at {}://{}:{}/", opts_.static_dir->string(), tls_ ? "https" : "http", opts_.host,
               local_endpoint().port());
@@ -164,6 +180,7 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
     return;
   }
   for (const auto& p : table()->plugins()) p->stop();
+  if (bus_) bus_->stop();
   for (auto& w : workers_) w->stop();
 }
 
@@ -171,7 +188,11 @@ std::string server::metrics() {
   std::size_t rooms = 0;
   for (auto& w : workers_) rooms += w->room_count();
   // A room with members on several threads counts once per thread.
-  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms);
+  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms) + (bus_ ? bus_->metrics() : "");
+}
+
+std::string server::health() const {
+  return bus_ && bus_->degraded() ? "degraded: a Redis is unreachable, rooms are local only\n" : "ok\n";
 }
 
 worker& server::next_worker() { return *workers_[next_worker_++ % workers_.size()]; }
@@ -216,6 +237,7 @@ void server::received(websocket_session& s, std::string_view text) {
 
 void server::disconnected(ms_conn_id id, std::uint16_t code) {
   // connections_open drops when the session is destroyed, its fd closed.
+  if (bus_) bus_->gone(id);
   table()->for_each_hook(&registrations::disconnect, [&](const auto& cb, plugin& p) {
     check_plugin_result(cb.fn(cb.user, id, code), p, "on_disconnect");
   });
@@ -223,8 +245,10 @@ void server::disconnected(ms_conn_id id, std::uint16_t code) {
 
 worker* server::worker_for(ms_conn_id id) {
   const unsigned index = worker::worker_of(id);
-  return id != 0 && index < workers_.size() ? workers_[index].get() : nullptr;
+  return id != 0 && index < workers_.size() && worker::host_of(id) == host_id_ ? workers_[index].get() : nullptr;
 }
+
+bool server::is_remote(ms_conn_id id) const { return bus_ && id != 0 && worker::host_of(id) != host_id_; }
 
 std::shared_ptr<websocket_session> server::find_session(ms_conn_id id) {
   worker* w = worker_for(id);
@@ -248,6 +272,7 @@ ms_status server::on_connection(ms_conn_id id, Fn&& fn) {
 
 ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool payload_is_json) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
+  if (is_remote(conn)) return bus_->emit(conn, event, payload, payload_is_json), MS_OK;
   auto rc = on_connection(conn, [frame = make_event_frame(event, payload, payload_is_json)](websocket_session& s) {
     return s.send(frame) ? MS_OK : MS_GONE;
   });
@@ -256,9 +281,10 @@ ms_status server::emit(ms_conn_id conn, std::string_view event, std::string_view
 }
 
 ms_status server::join(ms_conn_id conn, std::string_view room) {
+  if (is_remote(conn)) return bus_->join(conn, room), MS_OK;  // its own host checks the limits
   if (auto refused = check_join(conn, room)) return *refused;
-  return on_connection(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) {
-    w->join(s, room);  // already a member: still MS_OK, it is one
+  return on_connection(conn, [this, w = worker_for(conn), room = std::string(room)](websocket_session& s) {
+    if (w->join(s, room) && bus_) bus_->joined(s.id(), room);  // already a member: still MS_OK, it is one
     return MS_OK;
   });
 }
@@ -282,12 +308,16 @@ std::optional<ms_status> server::check_join(ms_conn_id conn, std::string_view ro
 }
 
 ms_status server::leave(ms_conn_id conn, std::string_view room) {
-  return on_connection(conn, [w = worker_for(conn), room = std::string(room)](websocket_session& s) {
-    return w->leave(s, room) ? MS_OK : MS_NOT_FOUND;
+  if (is_remote(conn)) return bus_->leave(conn, room), MS_OK;
+  return on_connection(conn, [this, w = worker_for(conn), room = std::string(room)](websocket_session& s) {
+    if (!w->leave(s, room)) return MS_NOT_FOUND;
+    if (bus_) bus_->left(s.id(), room);
+    return MS_OK;
   });
 }
 
 ms_status server::rooms(ms_conn_id conn, std::vector<std::string>& out) {
+  if (is_remote(conn)) return MS_NOT_FOUND;
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   if (auto state = s->state()) out = state->rooms;
@@ -300,6 +330,7 @@ ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string
   auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
+  if (bus_) bus_->published(job);
   deliver_locally(std::move(job));
   return MS_OK;
 }
@@ -310,12 +341,14 @@ void server::deliver_locally(std::shared_ptr<const fanout> job) {
 
 ms_status server::close(ms_conn_id conn, std::uint16_t code, std::string_view reason) {
   if (!valid_close_code(code)) return MS_INVALID;
+  if (is_remote(conn)) return bus_->close(conn, code, reason), MS_OK;
   return on_connection(conn, [code, reason = std::string(reason)](websocket_session& s) {
     return s.close(code, reason) ? MS_OK : MS_GONE;
   });
 }
 
 ms_status server::set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) {
+  if (is_remote(conn)) return MS_NOT_FOUND;  // a connection's data stays on its host
   return on_connection(conn, [key = std::string(key), value = std::string(value)](websocket_session& s) {
     s.set_attribute(key, value);
     return MS_OK;
@@ -323,6 +356,7 @@ ms_status server::set_attribute(ms_conn_id conn, std::string_view key, std::stri
 }
 
 ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::string& out) {
+  if (is_remote(conn)) return MS_NOT_FOUND;  // a connection's data stays on its host
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   auto state = s->state();
@@ -334,11 +368,52 @@ ms_status server::get_attribute(ms_conn_id conn, std::string_view key, std::stri
 }
 
 ms_status server::request(ms_conn_id conn, ms_request_field field, std::string_view key, std::string& out) {
+  if (is_remote(conn)) return MS_NOT_FOUND;  // a connection's data stays on its host
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   auto value = s->request().field(field, key);
   if (!value) return MS_NOT_FOUND;
   out = std::move(*value);
+  return MS_OK;
+}
+
+ms_status server::room_members(const plugin* asker, ms_conn_id conn, std::string_view room,
+                               members_answer answer) {
+  std::weak_ptr<plugin> owner;  // weak: the answer must not keep an old library loaded
+  for (const auto& p : table()->plugins())
+    if (p.get() == asker) owner = p;
+  worker* reply_on = worker_for(conn);
+  if (!reply_on) reply_on = workers_[0].get();
+  auto reply = [this, owner, reply_on, answer = std::move(answer)](ms_status rc, std::vector<ms_conn_id> ids) {
+    net::post(reply_on->context(), [this, owner, answer, rc, ids = std::move(ids)] {
+      auto p = owner.lock();
+      auto t = table();
+      if (!p || std::find(t->plugins().begin(), t->plugins().end(), p) == t->plugins().end()) return;  // reloaded
+      answer(rc, ids);
+    });
+  };
+  if (bus_) {
+    bus_->members(std::string(room), std::move(reply));
+  } else {
+    // Each worker lists its own members on its own thread (through its door);
+    // the last to do so answers.
+    struct gathering {
+      std::mutex mutex;
+      std::vector<ms_conn_id> ids;
+      std::size_t workers_left;
+      std::function<void(ms_status, std::vector<ms_conn_id>)> reply;
+    };
+    auto all = std::make_shared<gathering>();
+    all->workers_left = workers_.size();
+    all->reply = std::move(reply);
+    for (auto& w : workers_)
+      w->execute([w = w.get(), all, room = std::string(room)] {
+        auto some = w->members_of(room);
+        std::lock_guard lock(all->mutex);
+        all->ids.insert(all->ids.end(), some.begin(), some.end());
+        if (--all->workers_left == 0) all->reply(MS_OK, std::move(all->ids));
+      });
+  }
   return MS_OK;
 }
 

@@ -25,6 +25,7 @@ namespace microsockets {
 
 class listener;
 class plugin_watcher;
+class redis_bus;
 class signal_reader;
 class tls_context;
 class websocket_session;
@@ -53,6 +54,9 @@ class server final : public host_services {
   worker& next_worker();
   // The /metrics page: the counters, plus gauges read from the workers.
   std::string metrics();
+  // The /healthz body: "ok", or "degraded: ..." while a Redis is unreachable
+  // (local rooms still work, so the host is not down).
+  std::string health() const;
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
   const origin_policy& origins() const { return origins_; }
@@ -82,6 +86,8 @@ class server final : public host_services {
   ms_status set_attribute(ms_conn_id conn, std::string_view key, std::string_view value) override;
   ms_status get_attribute(ms_conn_id conn, std::string_view key, std::string& out) override;
   ms_status request(ms_conn_id conn, ms_request_field field, std::string_view key, std::string& out) override;
+  ms_status room_members(const plugin* asker, ms_conn_id conn, std::string_view room,
+                         members_answer answer) override;
   std::optional<std::string> setting(std::string_view plugin, std::string_view key) override;
 
  private:
@@ -96,6 +102,8 @@ class server final : public host_services {
   template <class Fn>
   ms_status on_connection(ms_conn_id id, Fn&& fn);
   worker* worker_for(ms_conn_id id);
+  // A connection of another host of the cluster.
+  bool is_remote(ms_conn_id id) const;
   // The connection, from any thread, for reads of what it published; null once it is gone.
   std::shared_ptr<websocket_session> find_session(ms_conn_id id);
   // MS_REFUSED past --max-room-name or --max-rooms-per-connection (counted).
@@ -106,6 +114,7 @@ class server final : public host_services {
   options opts_;
   origin_policy origins_;
   proxy_trust proxies_;
+  std::uint32_t host_id_ = 0;  // random at start with --redis, else 0
   std::vector<std::unique_ptr<worker>> workers_;
   std::atomic<unsigned> next_worker_{0};
   std::shared_ptr<listener> listener_;
@@ -117,6 +126,7 @@ class server final : public host_services {
   std::atomic<bool> stopping_{false};
   std::optional<static_files> files_;
   std::unique_ptr<tls_context> tls_;
+  std::unique_ptr<redis_bus> bus_;  // with --redis only
 };
 
 }  // namespace microsockets

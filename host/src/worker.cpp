@@ -2,6 +2,8 @@
 
 #include "websocket_session.hpp"
 
+#include <array>
+
 namespace microsockets {
 namespace {
 thread_local worker* current_worker = nullptr;
@@ -13,8 +15,8 @@ thread_local worker* current_worker = nullptr;
 constexpr int max_handlers_per_turn = 256;
 }  // namespace
 
-worker::worker(unsigned index, unsigned idle_timeout_seconds)
-    : index_(index), ioc_(1), sweep_timer_(ioc_), idle_timeout_(idle_timeout_seconds) {}
+worker::worker(unsigned index, unsigned idle_timeout_seconds, std::uint32_t host_id)
+    : index_(index), host_id_(host_id), ioc_(1), sweep_timer_(ioc_), idle_timeout_(idle_timeout_seconds) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
 
@@ -103,6 +105,12 @@ bool worker::leave(websocket_session& s, std::string_view room) {
   s.change_state([&](connection_state& state) { std::erase(state.rooms, room); });
   room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
   return true;
+}
+
+std::vector<ms_conn_id> worker::members_of(std::string_view room) {
+  std::vector<ms_conn_id> out;
+  rooms_.for_each_member(std::array{room}, [&](websocket_session* s) { out.push_back(s->id()); });
+  return out;
 }
 
 void worker::deliver(const fanout& job) {

@@ -41,8 +41,9 @@ class worker {
  public:
   using task = std::function<void()>;
 
-  // idle_timeout: see options::idle_timeout_seconds.
-  worker(unsigned index, unsigned idle_timeout_seconds);
+  // idle_timeout: see options::idle_timeout_seconds. host_id: this host in a
+  // cluster (redis_bus), 0 alone.
+  worker(unsigned index, unsigned idle_timeout_seconds, std::uint32_t host_id = 0);
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
@@ -67,9 +68,11 @@ class worker {
     else net::post(ioc_, std::forward<Fn>(fn));
   }
 
-  // Connection ids carry their worker's index in the low byte.
-  ms_conn_id next_id() { return (++id_sequence_ << 8) | index_; }
+  // Connection ids carry their worker's index in the low byte and their host's
+  // id in the top 24 bits, so they are unique across a cluster's hosts.
+  ms_conn_id next_id() { return (std::uint64_t(host_id_) << 40) | ((++id_sequence_ & 0xffffffff) << 8) | index_; }
   static unsigned worker_of(ms_conn_id id) { return unsigned(id & 0xff); }
+  static std::uint32_t host_of(ms_conn_id id) { return std::uint32_t(id >> 40); }
 
   void add(std::shared_ptr<websocket_session> session);
   void remove(websocket_session& session);  // and from all its rooms
@@ -86,6 +89,7 @@ class worker {
   bool leave(websocket_session& s, std::string_view room);
   // Rooms with a member here, as last published; any thread.
   std::size_t room_count() const { return room_count_.load(std::memory_order_relaxed); }
+  std::vector<ms_conn_id> members_of(std::string_view room);  // this thread only
 
   // Queues the frame to every local member of the rooms, except the skipped one.
   void deliver(const fanout& job);
@@ -112,6 +116,7 @@ class worker {
   void post_queued();
 
   unsigned index_;
+  std::uint32_t host_id_;
   net::io_context ioc_;
   std::uint64_t id_sequence_ = 0;
   net::steady_timer sweep_timer_;

@@ -2,6 +2,7 @@
 // capability. Payload formats are plain text so tests can build them by hand.
 #include <microsockets/plugin.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -231,6 +232,40 @@ MICROSOCKETS_PLUGIN(probe) {
   app.on("malformed_seen", [](ms::socket& ws) { ws.emit("malformed_seen", std::to_string(malformed.load())); });
   app.on("last_close_code", [](ms::socket& ws) { ws.emit("last_close_code", std::to_string(last_close_code.load())); });
   app.on("setting", [&app](ms::socket& ws) { ws.emit("setting", app.config(ws.payload()).value_or("<none>")); });
+
+  // Across hosts: ids travel as decimal text (64 bits do not fit a JS number).
+  app.on("whoami", [](ms::socket& ws) { ws.emit("whoami", std::to_string(ws.id())); });
+  // "room" -> "count|id,id,..." (ids sorted), or "refused"
+  app.on("members", [](ms::socket& ws) {
+    ws.room_members(ws.payload(), [conn = ws.handle()](ms::status rc, std::vector<ms::connection> members) {
+      if (rc != ms::status::ok) {
+        conn.emit("members", status_name(rc));
+        return;
+      }
+      std::vector<ms_conn_id> ids;
+      for (const auto& m : members) ids.push_back(m.id());
+      std::sort(ids.begin(), ids.end());
+      std::string list;
+      for (auto id : ids) list += (list.empty() ? "" : ",") + std::to_string(id);
+      conn.emit("members", std::to_string(ids.size()) + "|" + list);
+    });
+  });
+  // "id|emit|text", "id|join|room", "id|leave|room", "id|close|code", "id|get|key", "id|rooms|"
+  // on a handle built from the id alone (e.g. one stored by another host); replies the status.
+  app.on("handle", [&app](ms::socket& ws) {
+    auto parts = split(ws.payload(), '|');
+    auto target = app.connection_of(std::stoull(parts.at(0)));
+    const auto& op = parts.at(1);
+    const auto& arg = parts.at(2);
+    ms::status rc = ms::status::invalid;
+    if (op == "emit") rc = target.emit("handled", arg);
+    else if (op == "join") rc = target.join(arg);
+    else if (op == "leave") rc = target.leave(arg);
+    else if (op == "close") rc = target.close(std::uint16_t(std::stoi(arg)), "closed by a handle");
+    else if (op == "get") rc = target.get(arg) ? ms::status::ok : ms::status::not_found;
+    else if (op == "rooms") rc = target.rooms().empty() ? ms::status::not_found : ms::status::ok;
+    ws.emit("handle", status_name(rc));
+  });
 
   app.fallback([](ms::socket& ws) { ws.emit("unknown", ws.event()); });
   app.on_error([](ms::connection, std::string_view) { ++malformed; });

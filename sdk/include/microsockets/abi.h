@@ -88,7 +88,7 @@ extern "C" {
 #endif
 
 #define MS_ABI_MAJOR 1
-#define MS_ABI_MINOR 0
+#define MS_ABI_MINOR 1
 #define MS_ABI_VERSION ((uint32_t)((MS_ABI_MAJOR << 16) | MS_ABI_MINOR))
 #define MS_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 
@@ -183,6 +183,10 @@ typedef int (*ms_on_error)(void* user, ms_conn_id conn, ms_str reason);
  * this call); the new version receives it in restore, valid during that call. */
 typedef int (*ms_on_save_state)(void* user, ms_str_sink sink, void* sink_user);
 typedef int (*ms_on_restore_state)(void* user, ms_str blob);
+/* The answer to room_members: status MS_OK with the members' ids (owned by
+ * the host, valid only during this call), or MS_REFUSED with none when the
+ * room's Redis cannot be reached. */
+typedef void (*ms_on_members)(void* user, int status, const ms_conn_id* ids, size_t count);
 
 typedef struct ms_host_api {
   uint32_t abi_version; /* MS_ABI_VERSION of the host */
@@ -269,6 +273,15 @@ typedef struct ms_host_api {
   /* The message of a failure about to be returned as MS_FAILED, from the
    * thread that will return it (copied). */
   void (*report_error)(ms_host* host, ms_str message);
+
+  /* Minor version 1. */
+
+  /* The members of `room` on every host of the cluster (--redis), or of this
+   * host alone. Asynchronous, never blocking: returns MS_OK at once, and
+   * `done` runs later on the worker thread of `conn` (the asking connection;
+   * worker 0 for 0 or a connection of another host). If this plugin is
+   * reloaded in between, the answer is dropped: `done` is never called. */
+  int (*room_members)(ms_host* host, ms_conn_id conn, ms_str room, ms_on_members done, void* user);
 } ms_host_api;
 
 /* The entry point, called once after loading (see Threads). `api` and `host`

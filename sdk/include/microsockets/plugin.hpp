@@ -115,6 +115,39 @@ class connection {
     return out;
   }
 
+  // The members of `room` on every host of the cluster (this host's alone
+  // without --redis), asked on behalf of this connection. Never blocks:
+  // done(status, std::vector<connection>) runs later on this connection's
+  // worker thread, with status::refused and no members when Redis cannot be
+  // reached; it never runs if this plugin is reloaded meanwhile. Returns
+  // status::refused at once from a host older than ABI 1.1.
+  template <class Fn>
+  status room_members(std::string_view room, Fn done) const {
+    if (!MS_HAS(api_, room_members)) return status::refused;
+    struct pending {
+      const ms_host_api* api;
+      ms_host* host;
+      Fn done;
+    };
+    auto* p = new pending{api_, host_, std::move(done)};
+    auto answer = [](void* user, int rc, const ms_conn_id* ids, size_t count) {
+      std::unique_ptr<pending> owned(static_cast<pending*>(user));
+      std::vector<connection> members;
+      members.reserve(count);
+      for (size_t i = 0; i < count; ++i) members.emplace_back(owned->api, owned->host, ids[i]);
+      try {
+        owned->done(status(rc), std::move(members));
+      } catch (const std::exception& e) {
+        owned->api->log(owned->host, MS_LOG_ERROR, detail::str(std::string("room_members answer threw: ") + e.what()));
+      } catch (...) {
+        owned->api->log(owned->host, MS_LOG_ERROR, detail::str("room_members answer threw"));
+      }
+    };
+    const int rc = api_->room_members(host_, id_, detail::str(room), answer, p);
+    if (rc != MS_OK) delete p;
+    return status(rc);
+  }
+
   // Sends to every member of `rooms`, each once; skips this connection unless
   // skip_self is false.
   status broadcast(std::string_view event, std::string_view payload,

@@ -1,0 +1,119 @@
+// The cluster backplane: rooms shared by several hosts through Redis pub/sub.
+//
+// A host subscribes to a room's channel while it has a local member of that
+// room (on any of its workers), publishes each local broadcast once per room
+// for the other hosts, and delivers what they publish to its own members. Calls
+// on a handle of a connection of another host travel on that host's channel.
+// Room membership is kept in Redis (a hash per room: connection -> host) and
+// read through a per-host liveness key, so a dead host's members vanish when
+// its key expires. Rooms are spread over several Redis by a hash of the name.
+//
+// Threads: the public functions may be called from any thread; they hand
+// their work to the home io_context (worker 0's), where everything else runs:
+// one subscription and one command connection per Redis, no locks.
+#pragma once
+
+#include "host_services.hpp"
+#include "net.hpp"
+#include "redis_address.hpp"
+#include "rooms.hpp"
+#include "worker.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+struct redisReply;
+
+namespace microsockets {
+
+class redis_connection;
+
+class redis_bus {
+ public:
+  // deliver: fans a broadcast from another host out to this host's workers
+  // (called on the home thread). services: runs calls that other hosts make on
+  // this host's connections.
+  redis_bus(net::io_context& home, std::vector<redis_address> addresses, std::uint32_t host_id,
+            host_services& services, std::function<void(std::shared_ptr<const fanout>)> deliver);
+  ~redis_bus();
+
+  void start();
+  void stop();  // home thread
+
+  // Hooks from the host, any thread, in the order they happen on each thread.
+  void joined(ms_conn_id conn, std::string_view room);
+  void left(ms_conn_id conn, std::string_view room);
+  void gone(ms_conn_id conn);                 // disconnected: left all its rooms
+  void published(std::shared_ptr<const fanout> job);  // a local broadcast, for the other hosts
+
+  // A call on a connection of another host, carried to it in the order made.
+  void emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool is_json);
+  void close(ms_conn_id conn, std::uint16_t code, std::string_view reason);
+  void join(ms_conn_id conn, std::string_view room);
+  void leave(ms_conn_id conn, std::string_view room);
+
+  // The members of `room` on every live host; `answer` runs on the home thread,
+  // with MS_REFUSED when that room's Redis cannot be reached.
+  using members_answer = std::function<void(ms_status, std::vector<ms_conn_id>)>;
+  void members(std::string room, members_answer answer);
+
+  // Any thread.
+  bool degraded() const { return shards_up_.load() < shard_count_; }
+  std::string metrics() const;
+
+ private:
+  struct shard;
+  enum class sub_state { none, subscribing, subscribed, unsubscribing };
+  struct channel {
+    bool wanted = false;
+    sub_state state = sub_state::none;
+  };
+
+  template <class Fn>
+  void at_home(Fn&& fn);
+  shard& shard_of(std::string_view name);
+  void want(shard& s, const std::string& channel, bool wanted);
+  void reconcile(shard& s, const std::string& channel);
+  void set_state(channel& c, sub_state state);
+  void subscription_reply(shard& s, const redisReply& reply);
+  void received(std::string_view text);
+  void member_left(ms_conn_id conn, const std::string& room);
+  void send_to_host(ms_conn_id conn, char kind, const std::vector<std::string_view>& fields);
+  void connection_changed(shard& s, std::string why);
+  void registered_again(shard& s);
+  void heartbeat();
+  bool seen_before(std::string key);
+
+  net::io_context& home_;
+  std::uint32_t host_id_;
+  std::string host_hex_;
+  host_services& services_;
+  std::function<void(std::shared_ptr<const fanout>)> deliver_;
+  std::vector<std::unique_ptr<shard>> shards_;
+  const unsigned shard_count_;
+  net::steady_timer heartbeat_timer_;
+  std::uint64_t sequence_ = 0;
+  bool stopped_ = false;
+
+  // This host's members, all workers together: who to (un)subscribe for and
+  // what to register again after Redis comes back empty.
+  std::unordered_map<std::string, std::unordered_set<ms_conn_id>, string_hash, std::equal_to<>> rooms_;
+  std::unordered_map<ms_conn_id, std::vector<std::string>> rooms_of_;
+
+  // Messages to several rooms arrive once per room's channel: ids remembered a while.
+  std::unordered_set<std::string> seen_;
+  std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> seen_order_;
+
+  std::atomic<unsigned> shards_up_{0};
+  std::atomic<std::int64_t> subscribed_{0};  // channels Redis has confirmed
+  std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, lost_{0};
+};
+
+}  // namespace microsockets
