@@ -1,6 +1,9 @@
 #include "dispatcher.hpp"
 
 #include "host_api.hpp"
+#include "stats.hpp"
+
+#include <chrono>
 
 namespace microsockets {
 namespace {
@@ -15,7 +18,7 @@ int run_position(ms_call* c, std::size_t position) {
     const auto& mw = chain[position];
     rc = mw.cb.fn(mw.cb.user, c);
     check_plugin_result(rc, *mw.owner, "middleware", c->event);
-  } else if (const auto* handler = c->table->find(c->event)) {
+  } else if (const auto* handler = c->handler) {
     rc = handler->cb.fn(handler->cb.user, c);
     check_plugin_result(rc, *handler->owner, "handler", c->event);
   }
@@ -26,8 +29,11 @@ int run_position(ms_call* c, std::size_t position) {
 }  // namespace
 
 void dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event, std::string_view payload) {
-  ms_call call{&table, conn, event, payload, {}};
+  ms_call call{&table, conn, event, table.find(event), payload, {}};
+  const auto start = std::chrono::steady_clock::now();
   run_position(&call, 0);
+  auto& timing = call.handler ? *call.handler->timing : counters.other_event_timing();
+  timing.observe(std::chrono::steady_clock::now() - start);
 }
 
 int dispatch_next(ms_call* call) {

@@ -65,6 +65,10 @@ class room_map {
     return it == members_.end() ? 0 : it->second.size();
   }
   std::size_t room_count() const { return members_.size(); }
+  template <class Fn>
+  void for_each_room(Fn&& fn) const {
+    for (const auto& [name, members] : members_) fn(name);
+  }
 
   // Calls fn(Member*) once for each member of any of `rooms`.
   template <class Rooms, class Fn>

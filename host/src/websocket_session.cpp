@@ -82,6 +82,8 @@ void websocket_session::on_read(error_code ec, std::size_t bytes) {
     if (!ws_.is_message_done()) return read();
     text = message_;
   }
+  home_.traffic().messages_in.add();
+  home_.traffic().bytes_in.add(text.size());
   if (ws_.got_binary()) close(websocket::close_code::unknown_data, "binary messages are not supported");
   else server_.received(*this, text);
   message_.clear();
@@ -112,6 +114,8 @@ void websocket_session::send(std::string_view frame) {
     return;
   }
   queue(frame);
+  home_.traffic().messages_out.add();
+  home_.traffic().bytes_out.add(frame.size());
 }
 
 void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {

@@ -107,6 +107,11 @@ std::size_t worker::room_count() {
   return rooms_.room_count();
 }
 
+void worker::add_room_names(std::unordered_set<std::string>& names) {
+  std::lock_guard lock(mutex_);
+  rooms_.for_each_room([&](const std::string& name) { names.insert(name); });
+}
+
 void worker::deliver(const fanout& job) {
   rooms_.for_each_member(job.rooms, [&](websocket_session* s) {
     if (s->id() != job.skip) s->send(*job.frame);

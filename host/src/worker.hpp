@@ -9,6 +9,7 @@
 #include "frame.hpp"
 #include "net.hpp"
 #include "rooms.hpp"
+#include "stats.hpp"
 
 #include <microsockets/abi.h>
 
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace microsockets {
@@ -67,6 +69,7 @@ class worker {
   bool leave(websocket_session& s, std::string_view room);
   std::vector<std::string> rooms_of(websocket_session& s);  // any thread
   std::size_t room_count();                                  // any thread
+  void add_room_names(std::unordered_set<std::string>& names);  // any thread
 
   // Queues the frame to every local member of the rooms, except the skipped one.
   void deliver(const fanout& job);
@@ -85,6 +88,9 @@ class worker {
   // costs a load to read.
   std::uint32_t now() const { return now_; }
 
+  // Messages and bytes in and out: written on this thread, read by any.
+  struct traffic& traffic() { return traffic_; }
+
  private:
   void flush_scheduled();
   // Once a second: pings quiet connections, closes silent ones, and gives
@@ -98,6 +104,7 @@ class worker {
   net::steady_timer sweep_timer_;
   unsigned idle_timeout_;
   std::uint32_t now_ = 0;
+  struct traffic traffic_;
   // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
   std::mutex mutex_;
   std::unordered_map<ms_conn_id, std::shared_ptr<websocket_session>> sessions_;
