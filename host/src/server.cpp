@@ -20,6 +20,7 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <unordered_set>
 
 namespace microsockets {
 namespace fs = std::filesystem;
@@ -37,6 +38,7 @@ bool valid_close_code(std::uint16_t code) {
 
 server::server(options opts) : opts_(std::move(opts)) {
   log::set_level(opts_.log_level);
+  log::set_format(opts_.log_format);
   for (unsigned i = 0; i < opts_.threads; ++i)
     workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds));
 }
@@ -145,10 +147,16 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
 }
 
 std::string server::metrics() {
-  std::size_t rooms = 0;
-  for (auto& w : workers_) rooms += w->room_count();
-  // A room with members on several threads counts once per thread.
-  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms);
+  worker_totals totals;
+  for (auto& w : workers_) totals.add(w->traffic());
+  if (workers_.size() == 1) {
+    totals.rooms = workers_[0]->room_count();
+  } else {  // a room with members on several threads counts once
+    std::unordered_set<std::string> names;
+    for (auto& w : workers_) w->add_room_names(names);
+    totals.rooms = names.size();
+  }
+  return counters.render(totals);
 }
 
 worker& server::next_worker() { return *workers_[next_worker_++ % workers_.size()]; }
@@ -172,7 +180,6 @@ void server::connected(websocket_session& s) {
 }
 
 void server::received(websocket_session& s, std::string_view text) {
-  counters.messages_received.fetch_add(1, std::memory_order_relaxed);
   auto t = table();  // this generation serves the whole event
   auto parsed = parse_envelope(text);
   if (auto* error = std::get_if<envelope_error>(&parsed)) {
@@ -293,9 +300,7 @@ ms_status server::request(ms_conn_id conn, ms_request_field field, std::string_v
 std::optional<std::string> server::setting(std::string_view plugin, std::string_view key) {
   if (auto it = opts_.settings.find(fmt::format("{}.{}", plugin, key)); it != opts_.settings.end())
     return it->second;
-  std::string name = fmt::format("MICROSOCKETS_{}_{}", plugin, key);
-  for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(static_cast<unsigned char>(c)) : '_';
-  if (const char* value = std::getenv(name.c_str())) return std::string(value);
+  if (const char* value = std::getenv(setting_variable(plugin, key).c_str())) return std::string(value);
   return std::nullopt;
 }
 
