@@ -9,7 +9,9 @@ packages=(
   g++ cmake ninja-build ccache pkg-config
   libboost1.81-dev libboost-json1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
   libfmt-dev doctest-dev libssl-dev
+  media-types                  # /etc/mime.types: the content types of --static files
   chromium fonts-dejavu-core   # the browser test drives Debian's Chromium
+  prometheus                   # its promtool checks /metrics (tests only; the server is not run)
 )
 command -v node >/dev/null || packages+=(nodejs)
 command -v npm >/dev/null || packages+=(npm)
@@ -23,6 +25,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Only promtool is wanted: where systemd started the Prometheus server, stop it.
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # JavaScript packages, exactly as locked.
