@@ -16,6 +16,7 @@ run_packages=(
   libfmt-dev
   libssl-dev openssl           # TLS (--tls-cert); the TLS tests make their certificates with openssl
   libhiredis-dev               # the Redis backplane (--redis)
+  media-types                  # /etc/mime.types: the content types of --static files
 )
 # Tests, benchmarks and packaging, on top of the above.
 test_packages=(
@@ -27,6 +28,7 @@ test_packages=(
   dpkg-dev file                # cpack -G DEB: dpkg-shlibdeps finds the runtime dependencies
   systemd                      # systemd-analyze checks the unit (nothing runs systemd)
   redis-server nginx-light     # the multi-host tests start their own redis-server and nginx
+  prometheus                   # its promtool checks /metrics (the server is not run)
 )
 
 packages=("${run_packages[@]}")
@@ -45,6 +47,10 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  # Only promtool is wanted: where systemd started the Prometheus server, stop it.
+  if [[ " ${missing[*]} " == *" prometheus "* && -d /run/systemd/system ]]; then
+    systemctl disable --now prometheus.service >/dev/null 2>&1 || true
+  fi
 fi
 
 # The tests' JavaScript packages, exactly as locked.

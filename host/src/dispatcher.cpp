@@ -1,6 +1,9 @@
 #include "dispatcher.hpp"
 
 #include "host_api.hpp"
+#include "stats.hpp"
+
+#include <chrono>
 
 #include <fmt/format.h>
 
@@ -17,7 +20,7 @@ int run_position(ms_call* c, std::size_t position) {
     const auto& mw = chain[position];
     rc = mw.cb.fn(mw.cb.user, c);
     if (!check_plugin_result(rc, *mw.owner, "middleware", c->event) && !c->failed) c->failed = "a middleware";
-  } else if (const auto* handler = c->table->find(c->event)) {
+  } else if (const auto* handler = c->handler) {
     rc = handler->cb.fn(handler->cb.user, c);
     if (!check_plugin_result(rc, *handler->owner, "handler", c->event) && !c->failed) c->failed = "the handler";
   }
@@ -29,8 +32,11 @@ int run_position(ms_call* c, std::size_t position) {
 
 std::optional<std::string> dispatch(const plugin_table& table, ms_conn_id conn, std::string_view event,
                                     std::string_view payload) {
-  ms_call call{&table, conn, event, payload, {}};
+  ms_call call{&table, conn, event, table.find(event), payload, {}};
+  const auto start = std::chrono::steady_clock::now();
   run_position(&call, 0);
+  auto& timing = call.handler ? *call.handler->timing : counters.other_event_timing();
+  timing.observe(std::chrono::steady_clock::now() - start);
   if (!call.failed) return std::nullopt;
   return fmt::format("{} for '{}' failed", call.failed, event);
 }

@@ -15,6 +15,7 @@ struct ms_call {
   const microsockets::plugin_table* table;
   ms_conn_id conn;
   std::string_view event;
+  const microsockets::event_handler* handler;  // the event's, the fallback, or null
   std::string_view payload;   // the message's, until a middleware replaces it
   std::string payload_storage;  // a replaced payload
   // Chain positions: 0..n-1 are the middleware, n is the handler.

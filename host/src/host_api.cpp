@@ -159,7 +159,7 @@ const ms_host_api table = {
     .log = [](ms_host* h, int level, ms_str message) {
       level = std::clamp(level, int(MS_LOG_DEBUG), int(MS_LOG_ERROR));
       if (log::enabled(log::level(level)))
-        log::write(log::level(level), fmt::format("[{}] {}", h->plugin->name(), view(message)));
+        log::write(log::level(level), view(message), h->plugin->name());
     },
     .config = [](ms_host* h, ms_str key, ms_str_sink sink, void* user) {
       auto value = services(h) ? services(h)->setting(h->plugin->name(), view(key)) : std::nullopt;

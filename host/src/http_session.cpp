@@ -142,25 +142,38 @@ void http_session::on_read(error_code ec, std::size_t) {
   if (req.target() == "/metrics")
     return respond(text_response(req, http::status::ok, server_.metrics(), "text/plain; version=0.0.4"));
   if (const auto* files = server_.files())
-    if (auto file = files->resolve(req.target())) return serve_file(req, *file);
+    if (auto found = files->resolve(req.target())) {
+      if (found->redirect.empty()) return serve_file(req, *files, found->file);
+      auto res = text_response(req, http::status::moved_permanently, "moved\n");
+      res.set(http::field::location, found->redirect);
+      return respond(std::move(res));
+    }
   respond(text_response(req, http::status::not_found, "not found\n"));
 }
 
-void http_session::serve_file(const http::request<http::string_body>& req, const std::filesystem::path& file) {
+void http_session::serve_file(const http::request<http::string_body>& req, const static_files& files,
+                              const std::filesystem::path& file) {
   http::file_body::value_type body;
   error_code ec;
   body.open(file.c_str(), beast::file_mode::scan, ec);
   if (ec) return respond(text_response(req, http::status::not_found, "not found\n"));
-  const auto type = static_files::content_type(file);
+  const auto version = static_files::version_of(body.file().native_handle());
+  const bool unchanged =
+      static_files::not_modified(version, req[http::field::if_none_match], req[http::field::if_modified_since]);
   const auto size = body.size();
   auto headers = [&](auto& res) {
     res.set(http::field::server, "microsockets");
-    res.set(http::field::content_type, type);
-    res.content_length(size);
+    res.set(http::field::etag, version.etag);
+    res.set(http::field::last_modified, version.last_modified);
+    res.set(http::field::cache_control, "no-cache");  // why: static_files.hpp
+    if (!unchanged) {
+      res.set(http::field::content_type, files.content_type(file));
+      res.content_length(size);
+    }
     res.keep_alive(req.keep_alive());
   };
-  if (req.method() == http::verb::head) {
-    http::response<http::empty_body> res{http::status::ok, req.version()};
+  if (unchanged || req.method() == http::verb::head) {
+    http::response<http::empty_body> res{unchanged ? http::status::not_modified : http::status::ok, req.version()};
     headers(res);
     return respond(std::move(res));
   }

@@ -17,6 +17,7 @@
 namespace microsockets {
 
 class server;
+class static_files;
 class worker;
 
 class http_session : public std::enable_shared_from_this<http_session> {
@@ -29,7 +30,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> req);
-  void serve_file(const http::request<http::string_body>& req, const std::filesystem::path& file);
+  void serve_file(const http::request<http::string_body>& req, const static_files& files,
+                  const std::filesystem::path& file);
   template <class Body>
   void respond(http::response<Body> res);
   // A request that cannot be served (431, 414, 400, 413): answered, then closed.

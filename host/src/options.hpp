@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <vector>
+#include <string_view>
 
 namespace microsockets {
 
@@ -24,6 +25,8 @@ struct options {
   // One event loop per thread; connections are spread over them.
   unsigned threads = 1;
   log::level log_level = log::level::info;
+  // Text for people; json (one object a line) for log collectors.
+  log::format log_format = log::format::text;
   // Larger messages are refused with close code 1009 (RFC 6455 "message too big").
   std::size_t max_message_bytes = 64 * 1024;
   // A connection silent for half of this is pinged; silent for all of it,
@@ -82,6 +85,17 @@ struct parsed_options {
   int exit_code = 0;
 };
 
+// Reads the command line, then MICROSOCKETS_HOST_<FLAG> variables of the
+// environment, then the --config file: a setting given in one of them is
+// not read from those after it (flags win over the environment, which wins
+// over the file).
 parsed_options parse_options(int argc, char** argv);
+
+// The environment variable of a plugin setting: MICROSOCKETS_<PLUGIN>_<KEY>,
+// upper case, other characters as '_'.
+std::string setting_variable(std::string_view plugin, std::string_view key);
+// A plugin named so that its settings would fall among the host's own
+// MICROSOCKETS_HOST_* variables ("host", "host_x"): refused at load.
+bool reserved_plugin_name(std::string_view plugin);
 
 }  // namespace microsockets

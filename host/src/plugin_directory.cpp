@@ -2,6 +2,7 @@
 
 #include "host_api.hpp"
 #include "log.hpp"
+#include "stats.hpp"
 
 #include <algorithm>
 
@@ -67,6 +68,7 @@ std::shared_ptr<const plugin_table> plugin_directory::settle(
       auto old = replaces.find(p.get());
       const bool kept = old != replaces.end();
       log::error("refusing plugin {}: {}{}", p->label(), reason, kept ? "; the loaded version keeps serving" : "");
+      counters.plugin_refused(p->name());
       auto at = std::find(next.begin(), next.end(), p);
       if (!kept) {
         next.erase(at);
@@ -107,6 +109,7 @@ std::shared_ptr<const plugin_table> plugin_directory::reload(const plugin_table&
       next.push_back(std::move(fresh));
     } catch (const plugin_error& e) {
       log::error("refusing plugin {}: {}{}", name, e.what(), loaded ? "; the loaded version keeps serving" : "");
+      counters.plugin_refused(loaded ? old->second->name() : name);
       if (loaded) keep_old();
     }
   }
@@ -124,6 +127,7 @@ std::shared_ptr<const plugin_table> plugin_directory::reload(const plugin_table&
     if (contains(current, p.get())) continue;
     if (auto old = replaces.find(p.get()); old != replaces.end()) hand_over_state(*old->second, *p);
     p->start();
+    counters.plugin_loaded(p->name(), replaces.contains(p.get()));
     log::info("{} plugin {}: {}", replaces.contains(p.get()) ? "reloaded" : "loaded", p->label(), p->describe());
   }
   for (const auto& p : current.plugins())

@@ -1,18 +1,22 @@
 #include "plugin_table.hpp"
 
 #include "log.hpp"
+#include "options.hpp"
+#include "stats.hpp"
 
 namespace microsockets {
 
 std::string plugin_table::claim(plugin& p) {
   const registrations& r = p.regs();
+  if (reserved_plugin_name(p.name()))
+    return fmt::format("its name is reserved: {}* configure the host itself", setting_variable("host", ""));
   for (const auto& [event, cb] : r.events)
     if (auto it = events_.find(event); it != events_.end())
       return fmt::format("event '{}' is already handled by plugin {}", event, it->second.owner->label());
   if (r.fallback && fallback_)
     return fmt::format("the fallback is already set by plugin {}", fallback_->owner->label());
-  for (const auto& [event, cb] : r.events) events_.emplace(event, event_handler{cb, &p});
-  if (r.fallback) fallback_ = event_handler{*r.fallback, &p};
+  for (const auto& [event, cb] : r.events) events_.emplace(event, event_handler{{cb, &p}, &counters.event_timing(event)});
+  if (r.fallback) fallback_ = event_handler{{*r.fallback, &p}, &counters.other_event_timing()};
   return {};
 }
 
@@ -28,7 +32,10 @@ std::shared_ptr<const plugin_table> plugin_table::build(std::vector<std::shared_
       accepted[i] = conflict.empty();
       if (accepted[i]) continue;
       if (refused) refused->push_back({plugins[i], std::move(conflict)});
-      else log::error("refusing plugin {}: {}", plugins[i]->label(), conflict);
+      else {
+        log::error("refusing plugin {}: {}", plugins[i]->label(), conflict);
+        counters.plugin_refused(plugins[i]->name());
+      }
     }
   for (std::size_t i = 0; i < plugins.size(); ++i) {  // middleware runs in load order
     if (!accepted[i]) continue;

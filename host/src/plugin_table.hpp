@@ -15,15 +15,22 @@
 
 namespace microsockets {
 
+class duration_histogram;
+
 template <class Fn>
 struct owned_callback {
   callback<Fn> cb;
   plugin* owner;
 };
 
+// A handler, and where the time of its events is counted.
+struct event_handler : owned_callback<ms_on_event> {
+  duration_histogram* timing;
+};
+
 class plugin_table {
  public:
-  using event_handler = owned_callback<ms_on_event>;
+  using event_handler = microsockets::event_handler;
   using middleware = owned_callback<ms_on_middleware>;
 
   struct refusal {

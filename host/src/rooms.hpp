@@ -46,20 +46,15 @@ class room_map {
     for (const auto& room : rooms) leave(room, m);
   }
 
-  std::size_t room_count_of(Member* m) const {
-    auto it = rooms_of_.find(m);
-    return it == rooms_of_.end() ? 0 : it->second.size();
-  }
-  bool is_member(std::string_view room, Member* m) const {
-    auto it = members_.find(room);
-    return it != members_.end() && std::find(it->second.begin(), it->second.end(), m) != it->second.end();
-  }
-
   std::size_t size(std::string_view room) const {
     auto it = members_.find(room);
     return it == members_.end() ? 0 : it->second.size();
   }
   std::size_t room_count() const { return members_.size(); }
+  template <class Fn>
+  void for_each_room(Fn&& fn) const {
+    for (const auto& [name, members] : members_) fn(name);
+  }
 
   // Calls fn(Member*) once for each member of any of `rooms`.
   template <class Rooms, class Fn>

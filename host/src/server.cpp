@@ -19,15 +19,15 @@
 
 #include <fmt/ranges.h>
 
-#include <functional>
-#include <mutex>
-
 #include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
+#include <mutex>
 #include <random>
+#include <unordered_set>
 
 namespace microsockets {
 namespace fs = std::filesystem;
@@ -46,6 +46,7 @@ bool valid_close_code(std::uint16_t code) {
 server::server(options opts)
     : opts_(std::move(opts)), origins_(opts_.allow_origins), proxies_(opts_.trust_proxies) {
   log::set_level(opts_.log_level);
+  log::set_format(opts_.log_format);
   // A cluster host's id is random, so starting needs no Redis; 24 bits make a
   // clash among a hundred hosts about 1 in 3,000.
   if (!opts_.redis.empty()) {
@@ -185,10 +186,17 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
 }
 
 std::string server::metrics() {
-  std::size_t rooms = 0;
-  for (auto& w : workers_) rooms += w->room_count();
-  // A room with members on several threads counts once per thread.
-  return counters.render() + fmt::format("microsockets_rooms {}\n", rooms) + (bus_ ? bus_->metrics() : "");
+  worker_totals totals;
+  for (auto& w : workers_) totals.add(w->traffic());
+  if (workers_.size() == 1) {
+    totals.rooms = workers_[0]->room_count();
+  } else {  // a room with members on several threads counts once
+    std::unordered_set<std::string> names;
+    for (auto& w : workers_)
+      if (auto some = w->room_names()) names.insert(some->begin(), some->end());
+    totals.rooms = names.size();
+  }
+  return counters.render(totals) + (bus_ ? bus_->metrics() : "");
 }
 
 std::string server::health() const {
@@ -216,7 +224,6 @@ void server::connected(websocket_session& s) {
 }
 
 void server::received(websocket_session& s, std::string_view text) {
-  counters.messages_received.fetch_add(1, std::memory_order_relaxed);
   auto t = table();  // this generation serves the whole event
   auto parsed = parse_envelope(text);
   if (auto* error = std::get_if<envelope_error>(&parsed)) {
@@ -420,9 +427,7 @@ ms_status server::room_members(const plugin* asker, ms_conn_id conn, std::string
 std::optional<std::string> server::setting(std::string_view plugin, std::string_view key) {
   if (auto it = opts_.settings.find(fmt::format("{}.{}", plugin, key)); it != opts_.settings.end())
     return it->second;
-  std::string name = fmt::format("MICROSOCKETS_{}_{}", plugin, key);
-  for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(static_cast<unsigned char>(c)) : '_';
-  if (const char* value = std::getenv(name.c_str())) return std::string(value);
+  if (const char* value = std::getenv(setting_variable(plugin, key).c_str())) return std::string(value);
   return std::nullopt;
 }
 

@@ -100,6 +100,8 @@ void websocket_session::on_read(error_code ec, std::size_t bytes) {
     if (!ws_.is_message_done()) return read();
     text = message_;
   }
+  home_.traffic().messages_in.add();
+  home_.traffic().bytes_in.add(text.size());
   if (close_code_) {
     // Closing: nothing more is dispatched (a rate-limited flood stops here).
   } else if (!within_rate()) {
@@ -136,6 +138,8 @@ bool websocket_session::send(std::string_view frame) {
     return false;
   }
   queue(frame);
+  home_.traffic().messages_out.add();
+  home_.traffic().bytes_out.add(frame.size());
   return true;
 }
 

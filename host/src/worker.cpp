@@ -49,12 +49,21 @@ void worker::flush_scheduled() {
 
 void worker::sweep() {
   for (auto& [id, session] : sessions_) session->check_idle(now_, idle_timeout_);
+  publish_room_names();
   sweep_timer_.expires_after(std::chrono::seconds(1));
   sweep_timer_.async_wait([this](error_code ec) {
     if (ec) return;
     ++now_;
     sweep();
   });
+}
+
+void worker::publish_room_names() {
+  if (!room_names_stale_) return;
+  room_names_stale_ = false;
+  auto names = std::make_shared<std::vector<std::string>>();
+  rooms_.for_each_room([&](const std::string& name) { names->push_back(name); });
+  room_names_.store(std::move(names));
 }
 
 void worker::add(std::shared_ptr<websocket_session> session) {
@@ -67,6 +76,7 @@ void worker::remove(websocket_session& session) {
   if (auto state = session.state()) {
     rooms_.leave_all(&session, state->rooms);
     room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
+    room_names_stale_ = true;
   }
   std::shared_ptr<websocket_session> keep;  // destroyed after the lock is released
   std::lock_guard lock(mutex_);
@@ -92,18 +102,21 @@ bool worker::join(websocket_session& s, std::string_view room) {
   if (!rooms_.join(room, &s)) return false;
   s.change_state([&](connection_state& state) { state.rooms.emplace_back(room); });
   room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
+  room_names_stale_ = true;
   return true;
 }
 
 bool worker::may_join(websocket_session& s, std::string_view room, std::size_t max_rooms) {
-  std::lock_guard lock(mutex_);
-  return rooms_.room_count_of(&s) < max_rooms || rooms_.is_member(room, &s);
+  const auto state = s.state();  // as last published: any thread may ask
+  if (!state) return max_rooms > 0;
+  return state->rooms.size() < max_rooms || std::find(state->rooms.begin(), state->rooms.end(), room) != state->rooms.end();
 }
 
 bool worker::leave(websocket_session& s, std::string_view room) {
   if (!rooms_.leave(room, &s)) return false;
   s.change_state([&](connection_state& state) { std::erase(state.rooms, room); });
   room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
+  room_names_stale_ = true;
   return true;
 }
 
@@ -112,6 +125,7 @@ std::vector<ms_conn_id> worker::members_of(std::string_view room) {
   rooms_.for_each_member(std::array{room}, [&](websocket_session* s) { out.push_back(s->id()); });
   return out;
 }
+
 
 void worker::deliver(const fanout& job) {
   rooms_.for_each_member(job.rooms, [&](websocket_session* s) {

@@ -15,6 +15,7 @@
 #include "frame.hpp"
 #include "net.hpp"
 #include "rooms.hpp"
+#include "stats.hpp"
 
 #include <microsockets/abi.h>
 
@@ -24,6 +25,7 @@
 #include <mutex>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace microsockets {
@@ -89,6 +91,9 @@ class worker {
   bool leave(websocket_session& s, std::string_view room);
   // Rooms with a member here, as last published; any thread.
   std::size_t room_count() const { return room_count_.load(std::memory_order_relaxed); }
+  // Their names, published at most once a second (by the sweep), for /metrics
+  // to count a room with members on several threads once; any thread.
+  std::shared_ptr<const std::vector<std::string>> room_names() const { return room_names_.load(); }
   std::vector<ms_conn_id> members_of(std::string_view room);  // this thread only
 
   // Queues the frame to every local member of the rooms, except the skipped one.
@@ -104,11 +109,15 @@ class worker {
   // costs a load to read.
   std::uint32_t now() const { return now_; }
 
+  // Messages and bytes in and out: written on this thread, read by any.
+  struct traffic& traffic() { return traffic_; }
+
  private:
   void flush_scheduled();
   // Once a second: pings quiet connections, closes silent ones, and gives
   // idle connections' buffers back. One timer per thread, not per connection.
   void sweep();
+  void publish_room_names();
   // Adds fn to this worker's batch for `target`, posted at the end of the
   // turn: one wake-up of that thread per turn, not per call, and its
   // connections get the whole batch in one write. This thread only.
@@ -122,11 +131,14 @@ class worker {
   net::steady_timer sweep_timer_;
   unsigned idle_timeout_;
   std::uint32_t now_ = 0;
+  struct traffic traffic_;
   // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
   std::mutex mutex_;
   std::unordered_map<ms_conn_id, std::shared_ptr<websocket_session>> sessions_;
   room_map<websocket_session> rooms_;  // this thread only
   std::atomic<std::size_t> room_count_{0};
+  std::atomic<std::shared_ptr<const std::vector<std::string>>> room_names_;
+  bool room_names_stale_ = false;
   std::vector<std::shared_ptr<websocket_session>> to_flush_;
   struct outbox {
     worker* target = nullptr;

@@ -1,14 +1,21 @@
-// Writes dist/microsockets.global.js: the ES module as a classic script that
-// defines the global MicroSocket, for pages that load it with a <script> tag.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+// Writes dist/microsockets.global.js (and its source map): the client as a
+// minified classic script that defines the global MicroSocket, for pages that
+// load it with a <script> tag. Runs on npm install / npm pack (prepare).
+import { build } from 'esbuild';
 
-const source = readFileSync(new URL('./src/microsockets.js', import.meta.url), 'utf8');
-const body = source
-  .replace(/^export default .*$/m, '')
-  .replace(/^export (function|class|const) /gm, '$1 ');
-if (/^export /m.test(body)) throw new Error('build.mjs: an export form it does not know');
-mkdirSync(new URL('./dist/', import.meta.url), { recursive: true });
-writeFileSync(
-  new URL('./dist/microsockets.global.js', import.meta.url),
-  `// Generated from src/microsockets.js by build.mjs.\n(() => {\n${body}\nglobalThis.MicroSocket = MicroSocket;\n})();\n`,
-);
+await build({
+  stdin: {
+    contents: "import { MicroSocket } from './microsockets.js';\nglobalThis.MicroSocket = MicroSocket;\n",
+    resolveDir: new URL('./src/', import.meta.url).pathname,
+    sourcefile: 'global.js',
+  },
+  bundle: true,
+  format: 'iife',
+  minify: true,
+  sourcemap: true,
+  target: 'es2022',
+  legalComments: 'none',
+  banner: { js: '/*! microsockets client, MIT license */' },
+  outfile: new URL('./dist/microsockets.global.js', import.meta.url).pathname,
+  logLevel: 'warning',
+});

@@ -169,15 +169,18 @@ export class Client {
   }
 }
 
-// The host's /metrics page as { name: number }.
+// The host's /metrics page as { name: number }: the name without the
+// microsockets_ prefix, with its labels as written, e.g.
+// metrics.connections_open, metrics['plugin_reloads_total{plugin="chat"}'].
 export async function metrics(host) {
   const text = await (await fetch(`http://127.0.0.1:${host.port}/metrics`)).text();
-  return Object.fromEntries(
-    text.trim().split('\n').map((line) => {
-      const [name, value] = line.split(' ');
-      return [name.replace(/^microsockets_/, ''), Number(value)];
-    }),
-  );
+  const samples = {};
+  for (const line of text.trim().split('\n')) {
+    if (line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples[line.slice(0, space).replace(/^microsockets_/, '')] = Number(line.slice(space + 1));
+  }
+  return samples;
 }
 
 // Stops `host` when test `t` ends, passed or failed.

@@ -19,6 +19,16 @@ function parseEvent(data) {
 
 const encode = (event, payload = '') => JSON.stringify({ event, payload });
 
+// The WebSocket constructor to use, or a clear error where there is none
+// (Node.js before 22 has no global WebSocket).
+function webSocketClass(Impl) {
+  if (typeof Impl === 'function') return Impl;
+  throw new TypeError(
+    'microsockets: no WebSocket implementation: this runtime has no global WebSocket (Node.js before 22?); ' +
+      'pass one as the WebSocket option, e.g. MicroSocket(url, undefined, { WebSocket }) with the "ws" package',
+  );
+}
+
 // A map of event name to handlers, shared by both clients.
 class Handlers {
   #byEvent = new Map();
@@ -49,7 +59,7 @@ class Handlers {
  * WebSocket's own send.
  */
 export function MicroSocket(url, protocols, { WebSocket: Impl = globalThis.WebSocket } = {}) {
-  const ws = new Impl(url, protocols);
+  const ws = new (webSocketClass(Impl))(url, protocols);
   const handlers = new Handlers();
   const sendRaw = ws.send.bind(ws);
   ws.addEventListener('message', (messageEvent) => handlers.deliver(messageEvent));
@@ -104,6 +114,7 @@ export class ReconnectingMicroSocket extends EventTarget {
       random: Math.random,
       ...options,
     };
+    webSocketClass(this.#options.WebSocket);  // fail now, not in a reconnect timer
     this.#connect();
   }
 
