@@ -122,8 +122,11 @@ async function cluster(t, hostCount, redisCount = 1) {
   const redises = await Promise.all(Array.from({ length: redisCount }, () => startRedis()));
   const hosts = await Promise.all(Array.from({ length: hostCount }, () => startClusterHost(redises)));
   t.after(async () => {
-    await Promise.all(hosts.map((h) => h.stop()));
+    // Every host and Redis is stopped even when one stop fails, then the failure is reported.
+    const stops = await Promise.allSettled(hosts.map((h) => h.stop({ killed: h.killedOnPurpose })));
     await Promise.all(redises.map((r) => r.stop()));
+    const failed = stops.find((s) => s.status === 'rejected');
+    if (failed) throw failed.reason;
   });
   return { redis: redises[0], redises, hosts };
 }
@@ -159,6 +162,7 @@ test('a host killed with SIGKILL: its members vanish from the counts within 6 s'
   const [a, b1, b2] = await Promise.all([0, 1, 1].map((i) => Client.open(hosts[i].url)));
   for (const client of [a, b1, b2]) await joined(client, 'fragile');
   assert.match(await a.ask('members', 'fragile'), /^3\|/);
+  hosts[1].killedOnPurpose = true;
   hosts[1].proc.kill('SIGKILL');
   const killedAt = Date.now();
   await waitFor(async () => (await a.ask('members', 'fragile')).startsWith('1|'), 'the dead host members to vanish', 6500);

@@ -234,7 +234,6 @@ MICROSOCKETS_PLUGIN(probe) {
   app.on("setting", [&app](ms::socket& ws) { ws.emit("setting", app.config(ws.payload()).value_or("<none>")); });
 
   // Across hosts: ids travel as decimal text (64 bits do not fit a JS number).
-  app.on("whoami", [](ms::socket& ws) { ws.emit("whoami", std::to_string(ws.id())); });
   // "room" -> "count|id,id,..." (ids sorted), or "refused"
   app.on("members", [](ms::socket& ws) {
     ws.room_members(ws.payload(), [conn = ws.handle()](ms::status rc, std::vector<ms::connection> members) {
