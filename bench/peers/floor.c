@@ -310,7 +310,7 @@ static void drop(int epoll_fd, conn* c) {
   leave_all(c);
   release(&c->in);
   release(&c->out);
-  if (!c->dirty) free(c); /* else freed when the flush list reaches it */
+  mark_dirty(c); /* freed when the flush list reaches it, after this turn's events */
 }
 
 /* Handles bytes read; returns 0 to keep the connection. */
