@@ -91,7 +91,10 @@ test('past --max-connections a new connection gets 503 and is counted; a freed p
   await Promise.all(clients.map((c) => c.close()));
 });
 
-test('at the fd limit the listener backs off: CPU and log stay small, clients are served, it recovers', async (t) => {
+// Not in the sanitizer build: on a cache miss UBSan's vptr check reads
+// /proc/self/maps, which it cannot open at the fd limit, and it then reports
+// a false type error. The release and coverage builds run it.
+test('at the fd limit the listener backs off: CPU and log stay small, clients are served, it recovers', { skip: env.sanitized && 'UBSan needs a descriptor of its own' }, async (t) => {
   const host = stopAfter(t, await startHost({ plugins: probe, fdLimit: 64, args: ['--max-connections', '1000'] }));
   const pid = host.proc.pid;
   const existing = await Client.open(host.url);
