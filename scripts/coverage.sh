@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Line coverage of host/ and sdk/ by the tests: a gcov build in build-coverage/,
 # its tests, then gcovr's summary (per-file table in build-coverage/coverage.txt).
-# Fails below MIN_LINE_COVERAGE percent. Default 90: issue 8 measured about
+# Fails below MIN_LINE_COVERAGE percent. Default 94: 96.3 % measured on
+# 2026-11-29 less a margin; issue 8 measured about
 # 96 % with every host stopped by SIGTERM; the margin absorbs the tests left
 # out here and paths only timing reaches (idle sweeps, kernel buffers full).
 #
@@ -9,7 +10,7 @@
 # and reach no host line that the other tests do not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-min=${MIN_LINE_COVERAGE:-90}
+min=${MIN_LINE_COVERAGE:-94}
 
 scripts/build.sh build-coverage -DMICROSOCKETS_COVERAGE=ON -DCMAKE_BUILD_TYPE=Debug
 find build-coverage -name '*.gcda' -delete  # counts from this run only
