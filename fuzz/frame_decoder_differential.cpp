@@ -4,7 +4,7 @@
 // same ending (a clean close, a failure, or waiting for more bytes). Close
 // codes are not compared: the RFC leaves the choice to the implementation.
 //
-// Three known differences are allowed:
+// Four known differences are allowed (the fourth is Beast's, see below):
 // - a peer's close code 1014 (registered with IANA after RFC 6455, "bad
 //   gateway") is accepted here and refused by Beast as reserved;
 // - codes from 5000 up, which the RFC does not define (it ends at 4999 for
@@ -18,6 +18,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -137,6 +138,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string bytes(reinterpret_cast<const char*>(data), size);
   const verdict a = ours(bytes);
   const verdict b = beasts(bytes);
+  // Beast lets a text message end half a character when its last fragment is
+  // empty; the host fails it with 1007, as RFC 6455 8.1 requires.
+  // What Beast reads after that message, the host never reaches.
+  if (a.end == ending::failed && a.failed_with == 1007 && b.messages.size() > a.messages.size() &&
+      std::equal(a.messages.begin(), a.messages.end(), b.messages.begin())) {
+    const auto& [binary, text] = b.messages[a.messages.size()];
+    microsockets::utf8_validator utf8;
+    if (!binary && !(utf8.feed(text) && utf8.complete())) return 0;
+  }
   if (a.messages != b.messages) std::abort();
   if (a.end == b.end) return 0;
   if (a.end == ending::closed && a.close_code == 1014 && b.end == ending::failed) return 0;
