@@ -147,8 +147,11 @@ test('Redis killed and restarted: local rooms keep working, cross-host delivery 
   const back = await startRedis({ port: redis.port });
   t.after(() => back.stop());
   await Promise.all(hosts.map((h) => subscribed(h, 2)));
-  await hosts[0].waitForLog(/redis 127\.0\.0\.1:\d+ back after/);
-  assert.equal(await (await fetch(`http://127.0.0.1:${hosts[0].port}/healthz`)).text(), 'ok\n');
+  // Each host is back once both its connections are: subscriptions alone do not say so.
+  for (const h of hosts) {
+    await h.waitForLog(/redis 127\.0\.0\.1:\d+ back after/);
+    assert.equal(await (await fetch(`http://127.0.0.1:${h.port}/healthz`)).text(), 'ok\n');
+  }
   a.send('say', 'room|1|redis is back');
   assert.equal(await a2.next('said'), 'redis is back');
   // The message sent while Redis was away is lost for host 2 (at most once).
