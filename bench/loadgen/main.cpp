@@ -2,7 +2,7 @@
 //
 //   loadgen --workload fanout|echo|idle|connect --port P [--protocol json|socketio]
 //           [--clients N] [--rooms R] [--messages M] [--seconds S] [--window W]
-//           [--server-pid PID] [--member-ports P1,P2,...]
+//           [--payload BYTES] [--server-pid PID] [--member-ports P1,P2,...]
 //
 // Every run is bounded: by its counts and by --timeout seconds. Traffic goes
 // to 127.0.0.1 only.
@@ -36,7 +36,7 @@ struct options {
   // as the publisher's socket takes, i.e. as fast as the server reads.
   int window = 0;
   int concurrency = 50;    // connect workload: connectors at once
-  int payload = 64;        // bytes of a "say" payload
+  int payload = 64;        // bytes of a "say" or "echo" payload
   int server_pid = 0;
   double timeout = 120;
   // Fan-out across hosts: members spread round robin over these ports, the
@@ -222,8 +222,8 @@ void echo(const options& o, event_loop& loop) {
   std::vector<std::uint32_t> latencies;
   std::uint64_t round_trips = 0;
   int disconnected = 0;
-  const std::string padding(std::size_t(std::max(0, o.payload - 20)), 'x');
-  auto ping = [&](client& c) { c.emit("echo", std::to_string(now_us()) + " " + padding); };
+  // The send time, then padding to exactly --payload bytes.
+  auto ping = [&](client& c) { c.emit("echo", padded(std::to_string(now_us()) + " ", o.payload)); };
   cpu_window cpu(o.server_pid);
   const auto start = now_us();
   const auto end = start + std::int64_t(o.seconds * 1e6);
@@ -241,12 +241,18 @@ void echo(const options& o, event_loop& loop) {
   }
   loop.run_until([&] { return now_us() >= end + 200000 || disconnected > 0; }, std::int64_t(o.seconds * 1000) + 5000);
   const double seconds = o.seconds;
+  // The CPU seconds cover the whole window, the last answers' 200 ms
+  // included, as the round trips do: their ratio is the cost of one.
+  const double server_seconds = cpu.server_seconds(), own_seconds = cpu.own_seconds();
+  const double per_trip = round_trips ? 1e6 / double(round_trips) : 0;
   std::printf(
-      "{\"workload\":\"echo\",\"clients\":%d,\"round_trips\":%llu,\"disconnected\":%d,\"seconds\":%.3f,"
-      "\"rate\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"server_cpu\":%.0f,\"gen_cpu\":%.0f}\n",
-      o.clients, (unsigned long long)round_trips, disconnected, seconds, double(round_trips) / seconds,
+      "{\"workload\":\"echo\",\"clients\":%d,\"payload\":%d,\"round_trips\":%llu,\"disconnected\":%d,"
+      "\"seconds\":%.3f,\"rate\":%.0f,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"server_cpu\":%.0f,\"gen_cpu\":%.0f,"
+      "\"server_cpu_seconds\":%.3f,\"gen_cpu_seconds\":%.3f,\"server_us_per_round_trip\":%.3f,"
+      "\"gen_us_per_round_trip\":%.3f}\n",
+      o.clients, o.payload, (unsigned long long)round_trips, disconnected, seconds, double(round_trips) / seconds,
       percentile_ms(latencies, 0.5), percentile_ms(latencies, 0.99), cpu.server_percent(seconds),
-      cpu.own_percent(seconds));
+      cpu.own_percent(seconds), server_seconds, own_seconds, server_seconds * per_trip, own_seconds * per_trip);
 }
 
 void idle(const options& o, event_loop& loop) {

@@ -57,8 +57,11 @@ class cpu_window {
     own_ = own_cpu_seconds();
     server_ = process_cpu_seconds(pid_);
   }
-  double own_percent(double seconds) const { return 100 * (own_cpu_seconds() - own_) / seconds; }
-  double server_percent(double seconds) const { return 100 * (process_cpu_seconds(pid_) - server_) / seconds; }
+  // CPU seconds since the start of the window.
+  double own_seconds() const { return own_cpu_seconds() - own_; }
+  double server_seconds() const { return process_cpu_seconds(pid_) - server_; }
+  double own_percent(double seconds) const { return 100 * own_seconds() / seconds; }
+  double server_percent(double seconds) const { return 100 * server_seconds() / seconds; }
 
  private:
   int pid_;
