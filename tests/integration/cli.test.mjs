@@ -115,7 +115,7 @@ test('every flag also comes from MICROSOCKETS_HOST_<FLAG>, a list comma-separate
     extraEnv: { MICROSOCKETS_HOST_THREADS: '2', MICROSOCKETS_HOST_WATCH: 'true', MICROSOCKETS_HOST_SET: 'probe.a=1,probe.b=2' },
   }));
   assert.match(host.log(), /with 2 threads/);
-  assert.match(host.log(), /watching .* for plugin changes/);
+  await host.waitForLog(/watching .* for plugin changes/);  // logged after the listening line
   const c = await Client.open(host.url);
   assert.equal(await c.ask('setting', 'a'), '1');
   assert.equal(await c.ask('setting', 'b'), '2');
