@@ -6,6 +6,7 @@
 #include "server.hpp"
 #include "stats.hpp"
 #include "tls_context.hpp"
+#include "websocket_handshake.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
@@ -194,6 +195,14 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
+  if (auto refusal = upgrade_refusal(req)) {
+    auto res = text_response(req, *refusal, *refusal == http::status::upgrade_required
+                                                ? "this server speaks WebSocket version 13\n"
+                                                : "no valid Sec-WebSocket-Key\n");
+    if (*refusal == http::status::upgrade_required) res.set(http::field::sec_websocket_version, "13");
+    res.keep_alive(false);
+    return respond(std::move(res));
+  }
   request_info info = describe(req, tcp_layer().socket(), server_.proxies());
   ms_handshake hs;
   hs.request = &info;
@@ -211,9 +220,9 @@ void http_session::upgrade(http::request<http::string_body> req) {
                              : transport(std::move(std::get<std::unique_ptr<tls_layer>>(stream_)));
   // A first frame sent in the same packet as the request is already in buffer_.
   auto session = std::make_shared<websocket_session>(std::move(connection), home_, server_, std::move(info),
-                                                     std::move(hs.attributes), std::move(slot_),
-                                                     beast::buffers_to_string(buffer_.data()));
-  session->start(std::move(req), std::move(hs.response_headers), std::move(hs.protocol));
+                                                     std::move(hs.attributes), std::move(slot_));
+  session->start(switching_protocols(req[http::field::sec_websocket_key], hs.response_headers, hs.protocol),
+                 beast::buffers_to_string(buffer_.data()));
 }
 
 template <class Body>

@@ -11,6 +11,7 @@
 
 #include <boost/asio/ssl.hpp>
 
+#include <array>
 #include <memory>
 #include <string>
 #include <variant>
@@ -28,6 +29,8 @@ struct tls_layer {
   ssl::stream<beast::tcp_stream> stream;
   // Output being encrypted and sent; what queues meanwhile waits for the next write.
   std::string sending;
+  // Where decrypted input is read to (a plain connection borrows its worker's buffer).
+  std::array<char, 16 * 1024> decrypted;
 };
 
 // What an open WebSocket connection reads from and writes to.

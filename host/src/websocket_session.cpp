@@ -6,6 +6,13 @@
 #include "stats.hpp"
 #include "worker.hpp"
 
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 namespace microsockets {
 
 namespace {
@@ -21,120 +28,165 @@ void recycle(std::string& buffer, std::size_t sent) {
   else buffer.clear();
 }
 
-std::uint16_t close_code_for(error_code ec, const websocket::stream<output_stream>& ws) {
-  if (ec == websocket::error::closed)  // a close frame without a code means 1005
-    return ws.reason().code ? std::uint16_t(ws.reason().code) : std::uint16_t(websocket::close_code::no_status);
-  if (ec == websocket::error::message_too_big) return websocket::close_code::too_big;
-  if (ec == websocket::error::bad_frame_payload) return websocket::close_code::bad_payload;
-  if (ec == websocket::condition::protocol_violation) return websocket::close_code::protocol_error;
-  return 1006;  // closed without a close frame (RFC 6455 7.1.5)
+constexpr unsigned opcode_close = 0x8, opcode_ping = 0x9, opcode_pong = 0xa;
+constexpr std::uint16_t no_status = 1005, abnormal = 1006;  // reported, never sent (RFC 6455 7.4.1)
+
+// A close reason fits the frame's 125 bytes with its code, cut at a character boundary.
+std::string_view fit_reason(std::string_view reason) {
+  if (reason.size() <= 123) return reason;
+  std::size_t n = 123;
+  while (n > 0 && (std::uint8_t(reason[n]) & 0xc0) == 0x80) --n;
+  return reason.substr(0, n);
 }
 
 }  // namespace
 
-websocket_session::websocket_session(transport connection, worker& home, server& srv,
-                                     request_info request, attributes attrs, connection_slot slot,
-                                     std::string early_bytes)
-    : ws_(std::move(connection), static_cast<output_stream::sink&>(*this)),
-      home_(home),
-      server_(srv),
-      id_(home.next_id()),
-      request_(std::move(request)),
-      slot_(std::move(slot)) {
+websocket_session::websocket_session(transport connection, worker& home, server& srv, request_info request,
+                                     attributes attrs, connection_slot slot)
+    : home_(home), server_(srv), id_(home.next_id()), request_(std::move(request)), slot_(std::move(slot)) {
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&connection)) {
+    tls_ = std::move(*tls);
+  } else {
+    // From here the worker's readiness watches the socket, not Asio's reactor.
+    error_code ec;
+    fd_ = std::get<tcp::socket>(connection).release(ec);
+    if (ec) fd_ = -1;
+    else ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  }
   if (!attrs.empty()) state_.store(std::make_shared<const connection_state>(connection_state{std::move(attrs), {}}));
-  if (!early_bytes.empty()) ws_.next_layer().preload(std::move(early_bytes));
 }
 
 websocket_session::~websocket_session() {
+  if (fd_ >= 0) ::close(fd_);  // the worker is stopping
   if (counted_open_) counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
-void websocket_session::start(http::request<http::string_body> req, header_list response_headers,
-                              std::string protocol) {
-  ws_.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-  ws_.read_message_max(server_.opts().max_message_bytes);
-  ws_.set_option(websocket::stream_base::decorator(
-      [headers = std::move(response_headers), protocol = std::move(protocol)](websocket::response_type& res) {
-        res.set(http::field::server, "microsockets");
-        for (const auto& [name, value] : headers) res.set(name, value);
-        if (!protocol.empty()) res.set(http::field::sec_websocket_protocol, protocol);
-      }));
-  ws_.async_accept(req, beast::bind_front_handler(&websocket_session::on_accept, shared_from_this()));
-}
-
-void websocket_session::on_accept(error_code ec) {
-  if (ec) {
-    log::debug("connection {}: handshake failed: {}", id_, ec.message());
-    return;
-  }
-  error_code ignored;
-  ws_.next_layer().socket().non_blocking(true, ignored);  // flush() never blocks (TLS writes are async)
-  // The decorator's captured headers are of no more use: free them.
-  ws_.set_option(websocket::stream_base::decorator([](websocket::response_type&) {}));
-  // From here the worker's once-a-second sweep keeps time (check_idle):
-  // Beast's per-connection timer would cost every connection a pending wait.
-  ws_.set_option(websocket::stream_base::timeout{websocket::stream_base::none(), websocket::stream_base::none(), false});
-  ws_.control_callback([this](websocket::frame_type, beast::string_view) {
-    last_heard_ = home_.now();  // a ping, pong or close frame is a sign of life too
-    pinged_ = false;
-  });
+void websocket_session::start(std::string response, std::string early_bytes) {
+  if (fd_ < 0 && !tls_) return;  // the socket broke before it could be released
+  self_ = shared_from_this();
   last_heard_ = home_.now();
-  home_.add(shared_from_this());
+  home_.add(self_);
   server_.connected(*this);
   counted_open_ = true;
-  read();
+  queue(response);
+  if (tls_) {
+    read_tls();
+  } else if (!home_.watch(fd_, *this)) {
+    log::warn("connection {}: cannot watch its socket: {}", id_, std::strerror(errno));
+    input_ended();
+    return;
+  }
+  if (!early_bytes.empty()) received(early_bytes.data(), early_bytes.size());
 }
 
-void websocket_session::read() {
-  ws_.async_read_some(net::buffer(read_chunk_),
-                      beast::bind_front_handler(&websocket_session::on_read, shared_from_this()));
+// Input.
+
+void websocket_session::on_ready(std::uint32_t events) {
+  if (fd_ < 0) return;  // closed earlier in this turn
+  if (waiting_writable_ && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    waiting_writable_ = false;
+    flush();
+  }
+  // After a hang-up a short read no longer means drained: read to the EOF.
+  if (fd_ >= 0 && (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    read_plain(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR));
 }
 
-void websocket_session::on_read(error_code ec, std::size_t bytes) {
-  if (ec) return finish(ec);
+void websocket_session::read_plain(bool to_the_end) {
+  const auto buffer = home_.read_buffer();
+  for (;;) {
+    const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    if (n > 0) {
+      received(buffer.data(), std::size_t(n));
+      if (fd_ < 0) return;
+      if (std::size_t(n) < buffer.size() && !to_the_end) return;  // drained: the next bytes are a new edge
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    return input_ended();  // EOF, or the connection broke
+  }
+}
+
+void websocket_session::read_tls() {
+  tls_->stream.async_read_some(net::buffer(tls_->decrypted), [self = shared_from_this()](error_code ec, std::size_t n) {
+    if (!self->self_) return;  // closed
+    if (n > 0) self->received(self->tls_->decrypted.data(), n);
+    if (!self->self_) return;
+    if (ec) return self->input_ended();
+    self->read_tls();
+  });
+}
+
+void websocket_session::received(char* data, std::size_t size) {
   last_heard_ = home_.now();
   pinged_ = false;
-  std::string_view text(read_chunk_.data(), bytes);
-  if (!ws_.is_message_done() || !message_.empty()) {
-    message_.append(text);
-    if (!ws_.is_message_done()) return read();
-    text = message_;
+  if (input_done_) return;  // read and dropped until the peer closes
+  const auto r = reader_.read(data, size, server_.opts().max_message_bytes,
+                              [this](frame_kind kind, std::string_view payload) { return on_frame(kind, payload); });
+  if (!r.error) return;
+  static log_limiter lines;
+  if (auto n = lines.allow())
+    log::debug("connection {} ({}): failed with {}: {}{}", id_, request_.remote(), r.error, r.why,
+               log_limiter::suppressed_note(*n));
+  input_done_ = true;
+  if (!close_code_) close_code_ = r.error;
+  if (!close_sent_) queue_close(r.error, r.why);
+  finish(close_code_);
+}
+
+bool websocket_session::on_frame(frame_kind kind, std::string_view payload) {
+  switch (kind) {
+    case frame_kind::text:
+    case frame_kind::binary:
+      on_message(kind, payload);
+      break;
+    case frame_kind::ping:
+      if (!close_sent_) queue_control(opcode_pong, payload);
+      break;
+    case frame_kind::pong:
+      break;
+    case frame_kind::close:
+      on_close_frame(payload);
+      return false;
   }
+  return !input_done_;
+}
+
+void websocket_session::on_message(frame_kind kind, std::string_view text) {
   home_.traffic().messages_in.add();
   home_.traffic().bytes_in.add(text.size());
-  if (close_code_) {
-    // Closing: nothing more is dispatched (a rate-limited flood stops here).
-  } else if (!within_rate()) {
-    close(websocket::close_code::policy_error, "message rate exceeded");
-  } else if (ws_.got_binary()) {
-    close(websocket::close_code::unknown_data, "binary messages are not supported");
-  } else {
-    server_.received(*this, text);
-  }
-  message_.clear();
-  if (message_.capacity() > keep_buffer_bytes) std::string().swap(message_);
-  read();
+  if (close_code_) return;  // closing: nothing more is dispatched (a rate-limited flood stops here)
+  if (!within_rate()) close(1008, "message rate exceeded");
+  else if (kind == frame_kind::binary) close(1003, "binary messages are not supported");
+  else server_.received(*this, text);
 }
 
-void websocket_session::finish(error_code ec) {
-  if (finished_) return;
-  finished_ = true;
-  const std::uint16_t code = close_code_ ? close_code_ : close_code_for(ec, ws_);
-  log::debug("connection {}: closed with {} ({})", id_, code, ec.message());
-  auto self = shared_from_this();  // remove() drops the worker's reference
-  // Output still queued (a half-closed peer that does not read) holds the fd
-  // and memory only until the close timeout.
-  if (waiting_writable_ || !pending_.empty()) begin_closing();
-  home_.remove(*this);
-  server_.disconnected(id_, code);
+void websocket_session::on_close_frame(std::string_view body) {
+  input_done_ = true;
+  const std::uint16_t code =
+      body.size() >= 2 ? std::uint16_t((std::uint8_t(body[0]) << 8) | std::uint8_t(body[1])) : no_status;
+  // The answer echoes the code (RFC 6455 5.5.1); this side's own close, if it
+  // sent one first, was the answer already.
+  if (!close_sent_) queue_close(code, {});
+  finish(close_code_ ? close_code_ : code);
 }
+
+void websocket_session::input_ended() {
+  input_ended_ = true;
+  input_done_ = true;
+  finish(close_code_ ? close_code_ : abnormal);  // no close frame: 1006 (RFC 6455 7.1.5)
+  progress();
+}
+
+// Output.
 
 bool websocket_session::send(std::string_view frame) {
-  if (close_code_ || finished_ || !ws_.is_open()) return false;  // nothing may follow a close frame
+  if (close_sent_ || finished_) return false;  // nothing may follow a close frame
   if (!within_output_limit(frame.size())) {
     // What is queued stays (its first frame may be half sent): the client reads
     // up to here, then the close frame, and never a gap.
-    close(websocket::close_code::try_again_later, "output limit exceeded");
+    close(1013, "output limit exceeded");
     return false;
   }
   queue(frame);
@@ -142,6 +194,143 @@ bool websocket_session::send(std::string_view frame) {
   home_.traffic().bytes_out.add(frame.size());
   return true;
 }
+
+bool websocket_session::queue_control(unsigned opcode, std::string_view payload) {
+  // Control frames count against the bound too: a client that pings and
+  // never reads would otherwise queue pongs without end.
+  if (!over_output_ && !within_output_limit(2 + payload.size())) {
+    over_output_ = true;
+    close(1013, "output limit exceeded");
+    return false;
+  }
+  const char header[2] = {char(0x80 | opcode), char(payload.size())};
+  queue({header, 2});
+  queue(payload);
+  return true;
+}
+
+void websocket_session::queue_close(std::uint16_t code, std::string_view reason) {
+  // Always queued, past any limit: the peer must learn why. 1005 is sent as no code.
+  close_sent_ = true;
+  if (code == no_status || code == abnormal) {
+    const char frame[2] = {char(0x80 | opcode_close), 0};
+    return queue({frame, 2});
+  }
+  reason = fit_reason(reason);
+  const char header[4] = {char(0x80 | opcode_close), char(2 + reason.size()), char(code >> 8), char(code & 0xff)};
+  queue({header, 4});
+  queue(reason);
+}
+
+bool websocket_session::close(std::uint16_t code, std::string_view reason) {
+  if (close_sent_ || finished_) return false;
+  close_code_ = code;
+  begin_closing();
+  queue_close(code, reason);
+  return true;
+}
+
+void websocket_session::queue(std::string_view bytes) {
+  pending_.append(bytes);
+  schedule_flush();
+}
+
+std::size_t websocket_session::queued_bytes() const { return pending_.size() + (tls_ ? tls_->sending.size() : 0); }
+
+void websocket_session::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  home_.schedule_flush(shared_from_this());
+}
+
+void websocket_session::flush() {
+  flush_scheduled_ = false;
+  if (!self_) return pending_.clear();  // closed
+  if (waiting_writable_ || pending_.empty()) return;
+  if (tls_) return flush_tls();
+  ssize_t sent;
+  do sent = ::send(fd_, pending_.data(), pending_.size(), MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return write_failed();
+  const auto n = std::size_t(std::max<ssize_t>(sent, 0));
+  if (n < pending_.size()) {
+    // The kernel's buffer is full: the rest waits for the next output edge.
+    pending_.erase(0, n);
+    waiting_writable_ = true;
+    return;
+  }
+  recycle(pending_, n);
+  progress();
+}
+
+void websocket_session::flush_tls() {
+  // OpenSSL encrypts into Asio's record buffer, which goes out in one or more
+  // sends: an async write, with this turn's output set aside so that later
+  // output can queue behind it.
+  waiting_writable_ = true;
+  tls_->sending.swap(pending_);
+  net::async_write(tls_->stream, net::buffer(tls_->sending), [self = shared_from_this()](error_code ec, std::size_t sent) {
+    self->waiting_writable_ = false;
+    recycle(self->tls_->sending, sent);
+    if (ec) return self->write_failed();
+    if (!self->pending_.empty()) return self->schedule_flush();
+    self->progress();
+  });
+}
+
+void websocket_session::write_failed() {
+  // The peer is gone: nothing queued can reach it.
+  pending_.clear();
+  waiting_writable_ = false;
+  if (!input_ended_) input_ended();
+  else progress();
+}
+
+// The end.
+
+void websocket_session::finish(std::uint16_t code) {
+  if (finished_) return;
+  finished_ = true;
+  input_done_ = true;
+  log::debug("connection {}: closed with {}", id_, code);
+  // Draining the output and the peer's answer take at most the close timeout.
+  begin_closing();
+  home_.remove(*this);
+  server_.disconnected(id_, code);
+  progress();
+}
+
+void websocket_session::progress() {
+  if (!self_ || !finished_ || output_pending()) return;
+  if (input_ended_) return close_socket();
+  if (output_shut_) return;
+  output_shut_ = true;
+  if (tls_) {
+    // close_notify without waiting for the peer's (as nginx does), then the end.
+    return async_close_notify(*tls_, [self = shared_from_this()](error_code) { self->close_socket(); });
+  }
+  // The peer reads our last frame, then the EOF, and closes its side: the
+  // socket closes at that EOF, without a reset that could lose the frame.
+  ::shutdown(fd_, SHUT_WR);
+}
+
+void websocket_session::close_socket() {
+  if (!self_) return;
+  cut_timer_.reset();
+  if (tls_) {
+    error_code ignored;
+    tls_->stream.next_layer().socket().close(ignored);
+  } else {
+    ::close(fd_);  // and out of the worker's epoll set
+    fd_ = -1;
+  }
+  pending_.clear();
+  // The worker keeps this object to the end of the turn, whose readiness
+  // batch may still name it.
+  home_.retire(std::move(self_));
+}
+
+// Limits (issue 9).
 
 bool websocket_session::within_output_limit(std::size_t more) {
   const std::size_t limit = server_.opts().max_output_bytes;
@@ -167,8 +356,8 @@ bool websocket_session::within_rate() {
 }
 
 void websocket_session::begin_closing() {
-  if (cut_timer_) return;
-  cut_timer_ = std::make_unique<net::steady_timer>(ws_.get_executor(),
+  if (cut_timer_ || !self_) return;
+  cut_timer_ = std::make_unique<net::steady_timer>(home_.context(),
                                                    std::chrono::seconds(server_.opts().close_timeout_seconds));
   // A weak reference: the timer must not keep a connection that ends in time alive.
   cut_timer_->async_wait([weak = weak_from_this()](error_code ec) {
@@ -179,128 +368,25 @@ void websocket_session::begin_closing() {
 void websocket_session::cut() {
   counters.connections_cut.fetch_add(1, std::memory_order_relaxed);
   log::debug("connection {}: still closing after {} s, cut", id_, server_.opts().close_timeout_seconds);
-  error_code ignored;
-  // The pending read and write wait fail at once: finish() runs, the queue is
-  // dropped, and the last reference goes with them.
-  ws_.next_layer().socket().close(ignored);
+  input_ended_ = true;
+  finish(close_code_ ? close_code_ : abnormal);
+  pending_.clear();
+  waiting_writable_ = false;
+  close_socket();
 }
 
 void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
-  if (finished_ || close_code_ || cut_timer_) return;  // closing: the cut timer keeps time
+  if (finished_ || close_sent_ || cut_timer_) return;  // closing: the cut timer keeps time
   const std::uint32_t silent = now - last_heard_;
   if (pending_.empty() && pending_.capacity() && silent >= 1) std::string().swap(pending_);
   if (idle_timeout == 0) return;
   if (silent >= idle_timeout) {
     log::debug("connection {}: silent for {} s, closing", id_, silent);
-    close(websocket::close_code::going_away, "idle timeout");
-  } else if (silent * 2 >= idle_timeout && !pinged_ && ws_.is_open()) {
+    close(1001, "idle timeout");
+  } else if (silent * 2 >= idle_timeout && !pinged_) {
     pinged_ = true;
-    ws_.async_ping({}, [self = shared_from_this()](error_code) {});
+    queue_control(opcode_ping, {});
   }
-}
-
-bool websocket_session::close(std::uint16_t code, std::string_view reason) {
-  if (close_code_ || finished_ || !ws_.is_open()) return false;
-  close_code_ = code;
-  begin_closing();
-  websocket::close_reason why(code);
-  reason = reason.substr(0, websocket::reason_string::static_capacity);
-  why.reason.assign(reason.data(), reason.size());
-  ws_.async_close(why, [self = shared_from_this()](error_code ec) {
-    if (ec) log::debug("connection {}: close: {}", self->id_, ec.message());
-  });
-  return true;
-}
-
-void websocket_session::append_control(net::const_buffer bytes) {
-  // Beast's own frames count against the bound too: a client that pings and
-  // never reads would otherwise queue pongs without end. The frame itself is
-  // kept (Beast counts it written); the close follows once Beast is done.
-  if (!close_code_ && !over_output_ && !within_output_limit(bytes.size())) {
-    over_output_ = true;
-    net::post(ws_.get_executor(), [self = shared_from_this()] {
-      self->close(websocket::close_code::try_again_later, "output limit exceeded");
-    });
-  }
-  queue({static_cast<const char*>(bytes.data()), bytes.size()});
-}
-
-void websocket_session::queue(std::string_view bytes) {
-  pending_.append(bytes);
-  schedule_flush();
-}
-
-std::size_t websocket_session::queued_bytes() {
-  const tls_layer* tls = ws_.next_layer().tls();
-  return pending_.size() + (tls ? tls->sending.size() : 0);
-}
-
-void websocket_session::schedule_flush() {
-  if (flush_scheduled_) return;
-  flush_scheduled_ = true;
-  home_.schedule_flush(shared_from_this());
-}
-
-void websocket_session::flush() {
-  flush_scheduled_ = false;
-  if (waiting_writable_ || pending_.empty()) return;
-  if (tls_layer* tls = ws_.next_layer().tls()) return flush_tls(*tls);
-  error_code ec;
-  const std::size_t sent = ws_.next_layer().socket().write_some(net::buffer(pending_), ec);
-  if (ec == net::error::would_block) ec = {};
-  if (ec) {
-    pending_.clear();  // the read side sees the broken socket and finishes
-  } else if (sent < pending_.size()) {
-    // The kernel's buffer is full: keep the rest until the socket drains.
-    pending_.erase(0, sent);
-    waiting_writable_ = true;
-    ws_.next_layer().socket().async_wait(tcp::socket::wait_write,
-                                         [self = shared_from_this()](error_code e) { self->on_writable(e); });
-    return;
-  } else {
-    recycle(pending_, sent);
-  }
-  drained(ec);
-}
-
-void websocket_session::flush_tls(tls_layer& tls) {
-  // OpenSSL encrypts into Asio's record buffer, which goes out in one or more
-  // sends: an async write, with this turn's output set aside so that later
-  // output can queue behind it.
-  waiting_writable_ = true;
-  tls.sending.swap(pending_);
-  net::async_write(tls.stream, net::buffer(tls.sending), [self = shared_from_this(), &tls](error_code ec, std::size_t sent) {
-    self->waiting_writable_ = false;
-    recycle(tls.sending, sent);
-    if (ec) self->pending_.clear();  // the read side sees the broken stream and finishes
-    if (!self->pending_.empty()) return self->schedule_flush();
-    self->drained(ec);
-  });
-}
-
-void websocket_session::on_writable(error_code ec) {
-  waiting_writable_ = false;
-  if (ec) {
-    pending_.clear();
-    return drained(ec);
-  }
-  flush();
-}
-
-void websocket_session::drained(error_code ec) {
-  if (!drained_) return;
-  auto handler = std::move(*drained_);
-  drained_.reset();
-  std::move(handler)(ec);
-}
-
-void websocket_session::async_drain(output_stream::drain_handler handler) {
-  begin_closing();  // Beast's teardown: a close handshake or a protocol error
-  if (waiting_writable_ || !pending_.empty()) {
-    drained_ = std::move(handler);
-    return;
-  }
-  net::post(ws_.get_executor(), [h = std::move(handler)]() mutable { std::move(h)(error_code{}); });
 }
 
 void websocket_session::set_attribute(std::string_view key, std::string_view value) {

@@ -1,30 +1,35 @@
-// One WebSocket connection: Beast does the handshake, reading, ping/pong and
-// close; data frames are appended to an output buffer that the worker writes
-// once per loop turn, bounded by max_output_bytes. That write is a plain
-// non-blocking send: only when the kernel's buffer is full does the session
-// wait for the socket to become writable, so a turn costs no completion
-// handler per connection.
+// One WebSocket connection after the upgrade. The host reads and writes the
+// frames itself (RFC 6455 sections 5 to 7, frame_reader): on a plain
+// connection the socket is released from Asio's reactor and its worker's
+// readiness says when to read and write; over TLS the same frames are read
+// from the decrypted stream. Data frames are appended to an output buffer
+// that the worker writes once per loop turn, bounded by max_output_bytes: a
+// plain non-blocking send, so a turn costs no completion handler per
+// connection.
 //
-// Lifetime: owned by its worker's connection map from accept until the read
-// loop ends (finish), and by any operation in flight. All members are touched
-// on the worker's thread only, except what it publishes for other threads to
-// read: the immutable request and the connection_state.
+// While idle a connection holds its socket, this object and its published
+// state: read and write buffers exist only while there are bytes.
+//
+// Lifetime: owned by its worker's connection map from the upgrade until the
+// connection ends (finish), and by itself until its socket is closed. All
+// members are touched on the worker's thread only, except what it publishes
+// for other threads to read: the immutable request and the connection_state.
 #pragma once
 
 #include "connection_slot.hpp"
+#include "frame_reader.hpp"
 #include "net.hpp"
-#include "output_stream.hpp"
 #include "rate_limit.hpp"
+#include "readiness.hpp"
 #include "request_info.hpp"
+#include "transport.hpp"
 
 #include <microsockets/abi.h>
 
-#include <array>
 #include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,19 +48,18 @@ struct connection_state {
 };
 
 class websocket_session final : public std::enable_shared_from_this<websocket_session>,
-                                private output_stream::sink {
+                                private readiness::handler {
  public:
   using attributes = decltype(connection_state::attributes);
-  using header_list = std::vector<std::pair<std::string, std::string>>;
 
-  // `connection`: the upgraded socket, or TLS over it; `early_bytes`: what
-  // the HTTP reader read past the upgrade request.
+  // `connection`: the upgraded socket, or TLS over it.
   websocket_session(transport connection, worker& home, server& srv, request_info request, attributes attrs,
-                    connection_slot slot = {}, std::string early_bytes = {});
+                    connection_slot slot = {});
   ~websocket_session();
 
-  // Completes the upgrade of `req`, then reads until the connection ends.
-  void start(http::request<http::string_body> req, header_list response_headers, std::string protocol);
+  // Sends the 101 response, then reads until the connection ends, starting
+  // with `early_bytes`: what the HTTP reader read past the upgrade request.
+  void start(std::string response, std::string early_bytes);
 
   ms_conn_id id() const { return id_; }
   const request_info& request() const { return request_; }  // immutable: any thread
@@ -88,20 +92,31 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void set_attribute(std::string_view key, std::string_view value);  // worker's thread
 
  private:
-  void append_control(net::const_buffer bytes) override;
-  void async_drain(output_stream::drain_handler handler) override;
+  // Input.
+  void on_ready(std::uint32_t events) override;
+  void read_plain(bool to_the_end);
+  void read_tls();
+  void received(char* data, std::size_t size);
+  bool on_frame(frame_kind kind, std::string_view payload);
+  void on_message(frame_kind kind, std::string_view text);
+  void on_close_frame(std::string_view body);
+  void input_ended();  // EOF or a broken connection
 
+  // Output.
   void queue(std::string_view bytes);
-  // Bytes queued and not yet taken by the kernel (over TLS, also those being encrypted and sent).
-  std::size_t queued_bytes();
-  void flush_tls(tls_layer& tls);
+  bool queue_control(unsigned opcode, std::string_view payload);  // ping or pong, within the output limit
+  void queue_close(std::uint16_t code, std::string_view reason);
+  std::size_t queued_bytes() const;  // not yet taken by the kernel (over TLS, also those being sent)
+  bool output_pending() const { return waiting_writable_ || !pending_.empty(); }
+  void flush_tls();
   void schedule_flush();
-  void on_writable(error_code ec);
-  void on_accept(error_code ec);
-  void read();
-  void on_read(error_code ec, std::size_t bytes);
-  void finish(error_code ec);
-  void drained(error_code ec);
+  void write_failed();
+
+  // The end: the disconnect is reported once (finish), then the output drains,
+  // the sending side is shut, and the socket closes at EOF or at the cut.
+  void finish(std::uint16_t code);
+  void progress();
+  void close_socket();
 
   // Limits (issue 9).
   bool within_output_limit(std::size_t more);  // false (and counted) past max_output_bytes
@@ -109,32 +124,33 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void begin_closing();  // from here the connection has close_timeout_seconds left
   void cut();
 
-  websocket::stream<output_stream> ws_;
   worker& home_;
   server& server_;
   const ms_conn_id id_;
   const request_info request_;
-  // Messages are read in small pieces: an idle connection holds no read
-  // buffer but this one, and a larger message is assembled in message_.
-  std::array<char, 64> read_chunk_;
-  std::string message_;
-
+  int fd_ = -1;                      // a plain connection's socket, until closed
+  std::unique_ptr<tls_layer> tls_;   // or TLS over it
+  frame_reader reader_;
   std::string pending_;  // queued, not yet accepted by the kernel
+  std::shared_ptr<websocket_session> self_;  // while the socket is open
+
+  std::uint16_t close_code_ = 0;  // the code this side closed with, if it did
+  std::uint32_t last_heard_ = 0;  // worker::now() of the last bytes received
+  bool pinged_ = false;
+  bool close_sent_ = false;       // nothing may follow a close frame
+  bool input_done_ = false;       // a close frame or a failure: what follows is read and dropped
+  bool input_ended_ = false;      // EOF, or the connection broke
+  bool finished_ = false;         // the disconnect was reported
+  bool output_shut_ = false;
   bool waiting_writable_ = false;  // or, over TLS, a write in flight
   bool flush_scheduled_ = false;
-  std::optional<output_stream::drain_handler> drained_;  // a teardown waiting for the output
-
-  std::uint16_t close_code_ = 0;  // the code we closed with, if we did
-  std::uint32_t last_heard_ = 0;  // worker::now() of the last frame received
-  bool pinged_ = false;
-  bool finished_ = false;
+  bool over_output_ = false;
+  bool counted_open_ = false;  // in connections_open until destroyed, when its fd is gone
 
   // Limits (issue 9).
   connection_slot slot_;
   rate_limit rate_;
   std::unique_ptr<net::steady_timer> cut_timer_;  // armed once closing begins
-  bool over_output_ = false;
-  bool counted_open_ = false;  // in connections_open until destroyed, when its fd is gone
 
   std::atomic<std::shared_ptr<const connection_state>> state_;
 };

@@ -16,7 +16,13 @@ constexpr int max_handlers_per_turn = 256;
 }  // namespace
 
 worker::worker(unsigned index, unsigned idle_timeout_seconds, std::uint32_t host_id)
-    : index_(index), host_id_(host_id), ioc_(1), sweep_timer_(ioc_), idle_timeout_(idle_timeout_seconds) {}
+    : index_(index),
+      host_id_(host_id),
+      ioc_(1),
+      sweep_timer_(ioc_),
+      idle_timeout_(idle_timeout_seconds),
+      read_buffer_(std::make_unique_for_overwrite<char[]>(read_buffer_bytes)),
+      readiness_(ioc_) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
 
@@ -26,14 +32,18 @@ void worker::run() {
   current_worker = this;
   auto keep_running = net::make_work_guard(ioc_);
   sweep();
-  while (!ioc_.stopped()) {
-    ioc_.run_one();
-    for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
-    }
-    post_queued();
-    flush_scheduled();
-  }
+  while (!ioc_.stopped()) run_turn();
   current_worker = nullptr;
+}
+
+void worker::run_turn() {
+  current_worker = this;
+  ioc_.run_one();
+  for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
+  }
+  post_queued();
+  flush_scheduled();
+  retired_.clear();  // the turn's readiness batch is done with them
 }
 
 void worker::schedule_flush(std::shared_ptr<websocket_session> session) {

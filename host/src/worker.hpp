@@ -14,6 +14,7 @@
 
 #include "frame.hpp"
 #include "net.hpp"
+#include "readiness.hpp"
 #include "rooms.hpp"
 #include "stats.hpp"
 
@@ -23,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -51,8 +53,12 @@ class worker {
   net::io_context& context() { return ioc_; }
   unsigned index() const { return index_; }
 
-  // Runs the loop on the calling thread until stop().
+  // Runs the loop on the calling thread until stop(): a turn after another.
   void run();
+  // One turn: waits for a handler, runs the ready ones (bounded), hands other
+  // workers what was queued for them, writes the output. A fuzz target drives
+  // the loop with it.
+  void run_turn();
   void stop() { ioc_.stop(); }  // any thread
   bool on_this_thread() const;
   // The worker whose thread this is, or null.
@@ -104,6 +110,14 @@ class worker {
   // The session has output; it is written at the end of this turn.
   void schedule_flush(std::shared_ptr<websocket_session> session);
 
+  // Watches a connection's socket (see readiness).
+  bool watch(int fd, readiness::handler& h) { return readiness_.watch(fd, h); }
+  // Where connections read into: one buffer per worker, lent for one read
+  // and its decoding, so an idle connection holds none.
+  std::span<char> read_buffer() { return {read_buffer_.get(), read_buffer_bytes}; }
+  // Keeps a session whose socket closed to the end of this turn.
+  void retire(std::shared_ptr<websocket_session> session) { retired_.push_back(std::move(session)); }
+
   // Seconds since the worker started, advanced once a second: a clock that
   // costs a load to read.
   std::uint32_t now() const { return now_; }
@@ -139,6 +153,10 @@ class worker {
   std::atomic<std::shared_ptr<const std::vector<std::string>>> room_names_;
   bool room_names_stale_ = false;
   std::vector<std::shared_ptr<websocket_session>> to_flush_;
+  std::vector<std::shared_ptr<websocket_session>> retired_;
+  static constexpr std::size_t read_buffer_bytes = 64 * 1024;
+  std::unique_ptr<char[]> read_buffer_;
+  readiness readiness_;
   struct outbox {
     worker* target = nullptr;
     std::vector<task> tasks;

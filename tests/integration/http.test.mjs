@@ -29,6 +29,26 @@ test('over-long headers get 431, an over-long target 414, a malformed request 40
   assert.equal((await metrics(host)).http_errors_total, cases.length);
 });
 
+test('an upgrade without a valid key gets 400, another version than 13 gets 426 naming 13; neither is accepted', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe }));
+  const upgrade = (key, version) =>
+    `GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `${key === undefined ? '' : `Sec-WebSocket-Key: ${key}\r\n`}Sec-WebSocket-Version: ${version}\r\n\r\n`;
+  for (const key of [undefined, 'short==', 'dGhlIHNhbXBsZSBub25j!Q==']) {
+    const res = await rawRequest(host.port, upgrade(key, 13));
+    assert.equal(res.status, 400, `key ${key}`);
+  }
+  const old = await rawRequest(host.port, upgrade('dGhlIHNhbXBsZSBub25jZQ==', 8));
+  assert.equal(old.status, 426);
+  assert.match(old.text, /\r\nSec-WebSocket-Version: 13\r\n/i);
+  const ok = await rawSocket(host.port, upgradeRequest(host.port));
+  await waitFor(() => ok.received.includes('\r\n\r\n'), 'the 101 response');
+  assert.match(ok.received.toString(), /^HTTP\/1\.1 101 Switching Protocols\r\n/);
+  assert.match(ok.received.toString(), /\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK\+xOo=\r\n/);
+  ok.destroy();
+  assert.equal((await metrics(host)).connections_accepted_total, 1);
+});
+
 test('a WebSocket frame in the same packet as the upgrade request is handled, not lost', async (t) => {
   const host = stopAfter(t, await startHost({ plugins: probe }));
   const first = Buffer.concat([Buffer.from(upgradeRequest(host.port)), textFrame('echo', 'early'), textFrame('echo', 'bird')]);

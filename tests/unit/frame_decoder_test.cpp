@@ -1,4 +1,5 @@
 #include "frame_decoder.hpp"
+#include "frame_reader.hpp"
 
 #include <doctest/doctest.h>
 
@@ -50,24 +51,22 @@ struct outcome {
   std::size_t left = 0;  // bytes of an incomplete frame
 };
 
-// Feeds `bytes` in pieces of `step` bytes, keeping the unconsumed tail as a
-// connection does, and records what the decoder reports.
+// Feeds `bytes` in reads of `step` bytes through a connection's frame_reader
+// (one read: the decoder alone), and records what the decoder reports.
 outcome decode(std::string bytes, std::size_t step = 0, std::size_t max_message = 1 << 20) {
-  frame_decoder decoder;
+  frame_reader reader;
   outcome out;
-  std::string pending;
   if (step == 0) step = bytes.size() ? bytes.size() : 1;
   for (std::size_t at = 0; at < bytes.size() && !out.error && !out.closed; at += step) {
-    pending += bytes.substr(at, step);
-    auto r = decoder.decode(pending.data(), pending.size(), max_message, [&](frame_kind k, std::string_view p) {
+    std::string read = bytes.substr(at, step);  // the reader unmasks in place
+    auto r = reader.read(read.data(), read.size(), max_message, [&](frame_kind k, std::string_view p) {
       out.frames.push_back({k, std::string(p)});
       return true;
     });
-    pending.erase(0, r.consumed);
     out.error = r.error;
     out.closed = r.closed;
   }
-  out.left = pending.size();
+  out.left = reader.held_bytes();
   return out;
 }
 
@@ -215,4 +214,22 @@ TEST_CASE("nothing is judged before the whole header has arrived") {
   const std::string unmasked = frame(1, std::string(200, 'a'), true, false);
   CHECK(decode(unmasked.substr(0, 3)).error == 0);  // the 16-bit length is still missing
   CHECK(decode(unmasked.substr(0, 4)).error == 1002);
+}
+
+TEST_CASE("a frame split over reads is held only until it is whole") {
+  const auto bytes = frame(1, std::string(300, 'x')) + frame(9, "p");
+  frame_reader reader;
+  std::vector<seen> frames;
+  auto sink = [&](frame_kind k, std::string_view p) {
+    frames.push_back({k, std::string(p)});
+    return true;
+  };
+  std::string first = bytes.substr(0, 100), rest = bytes.substr(100);
+  CHECK(reader.read(first.data(), first.size(), 1 << 20, sink).consumed == 0);
+  CHECK(reader.held_bytes() == 100);
+  reader.read(rest.data(), rest.size(), 1 << 20, sink);
+  CHECK(reader.held_bytes() == 0);
+  REQUIRE(frames.size() == 2);
+  CHECK(frames[0] == seen{frame_kind::text, std::string(300, 'x')});
+  CHECK(frames[1] == seen{frame_kind::ping, "p"});
 }
