@@ -72,6 +72,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool close(std::uint16_t code, std::string_view reason);
   // Writes the queued output (called by the worker at the end of a turn).
   void flush();
+  // Reads what a plain connection's socket has, up to a turn's bound (called
+  // on readiness, and by the worker for a read it deferred to this turn).
+  void read_plain();
 
   // Called once a second by the worker: ping, close or free buffers as the
   // connection's silence warrants (see options::idle_timeout_seconds).
@@ -94,7 +97,6 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
  private:
   // Input.
   void on_ready(std::uint32_t events) override;
-  void read_plain(bool to_the_end);
   void read_tls();
   void received(char* data, std::size_t size);
   bool on_frame(frame_kind kind, std::string_view payload);
@@ -140,6 +142,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool close_sent_ = false;       // nothing may follow a close frame
   bool input_done_ = false;       // a close frame or a failure: what follows is read and dropped
   bool input_ended_ = false;      // EOF, or the connection broke
+  bool hung_up_ = false;          // the peer will send nothing more
+  bool paused_ = false;           // this turn's bound was reached; bytes may be held
+  std::uint16_t messages_left_ = 0;  // in this turn
   bool finished_ = false;         // the disconnect was reported
   bool output_shut_ = false;
   bool waiting_writable_ = false;  // or, over TLS, a write in flight

@@ -38,7 +38,13 @@ void worker::run() {
 
 void worker::run_turn() {
   current_worker = this;
-  ioc_.run_one();
+  if (read_later_.empty()) {
+    ioc_.run_one();
+  } else {  // no waiting: some connections have more to read
+    auto batch = std::move(read_later_);
+    read_later_.clear();
+    for (auto& s : batch) s->read_plain();
+  }
   for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
   }
   post_queued();

@@ -115,6 +115,8 @@ class worker {
   // Where connections read into: one buffer per worker, lent for one read
   // and its decoding, so an idle connection holds none.
   std::span<char> read_buffer() { return {read_buffer_.get(), read_buffer_bytes}; }
+  // Reads more of the session next turn (it reached a turn's bound).
+  void read_later(std::shared_ptr<websocket_session> session) { read_later_.push_back(std::move(session)); }
   // Keeps a session whose socket closed to the end of this turn.
   void retire(std::shared_ptr<websocket_session> session) { retired_.push_back(std::move(session)); }
 
@@ -154,7 +156,9 @@ class worker {
   bool room_names_stale_ = false;
   std::vector<std::shared_ptr<websocket_session>> to_flush_;
   std::vector<std::shared_ptr<websocket_session>> retired_;
-  static constexpr std::size_t read_buffer_bytes = 64 * 1024;
+  std::vector<std::shared_ptr<websocket_session>> read_later_;
+  // An 8 KiB message in one read; a connection may read several in a turn.
+  static constexpr std::size_t read_buffer_bytes = 16 * 1024;
   std::unique_ptr<char[]> read_buffer_;
   readiness readiness_;
   struct outbox {

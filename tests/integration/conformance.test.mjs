@@ -74,6 +74,17 @@ describe('5.2 payload lengths', () => {
   });
 });
 
+test('a burst of 500 messages in one write, some split over the reads, is answered whole and in order', async () => {
+  // More than a connection dispatches in one loop turn: the rest are held and
+  // come next turn, none lost, none reordered.
+  const c = await open();
+  const words = Array.from({ length: 500 }, (_, i) => `m${i}${'.'.repeat(i % 97)}`);
+  c.send(...words.map((w) => text(echo(w))));
+  for (const w of words) assert.deepEqual(await c.nextEvent(), { event: 'echo', payload: w });
+  await answers(c);
+  c.destroy();
+});
+
 describe('5.4 fragmentation', () => {
   test('a message in fragments is delivered once, assembled', async () => {
     const c = await open();
