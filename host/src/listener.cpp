@@ -23,6 +23,10 @@ constexpr auto longest_pause = std::chrono::milliseconds(1000);
 
 int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
+// Asio opens and accepts without close-on-exec: a child a plugin starts
+// (system(), popen()) would hold the host's sockets open.
+void keep_from_children(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
 // Answers a connection over the limit and closes it, without reading: one
 // non-blocking send, so a flood costs no more than the accept.
 void refuse(int fd) {
@@ -41,6 +45,7 @@ listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& 
   acceptor_.bind(endpoint);
   acceptor_.listen(net::socket_base::max_listen_connections);
   acceptor_.non_blocking(true);  // shed_waiting() must never wait
+  keep_from_children(acceptor_.native_handle());
 }
 
 listener::~listener() {
@@ -72,6 +77,7 @@ void listener::accept() {
       refuse(socket.native_handle());  // the socket closes as it goes out of scope
     } else {
       socket.set_option(tcp::no_delay(true), ec);
+      keep_from_children(socket.native_handle());
       net::post(next.context(), [&next, srv = &self->server_, s = std::move(socket), slot = connection_slot::take()]() mutable {
         std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
       });

@@ -22,6 +22,8 @@ bool readiness::watch(int fd, handler& h) {
   return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
+void readiness::unwatch(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
+
 void readiness::wait() {
   epoll_.async_wait(net::posix::stream_descriptor::wait_read, [this](error_code ec) {
     if (ec) return;  // the loop is going away

@@ -33,10 +33,13 @@ class readiness {
   readiness(const readiness&) = delete;
   readiness& operator=(const readiness&) = delete;
 
-  // Watches `fd` for input, output and hang-up until it is closed; false
-  // (errno set) if epoll refuses it. The handler must outlive the turn in
-  // which the fd is closed: the turn's batch may still name it.
+  // Watches `fd` for input, output and hang-up until unwatch(); false (errno
+  // set) if epoll refuses it. The handler must outlive the turn in which it
+  // is unwatched: the turn's batch may still name it.
   bool watch(int fd, handler& h);
+  // Before the fd is closed: closing alone leaves it watched while a copy of
+  // the socket lives on (in a child that inherited it).
+  void unwatch(int fd);
 
  private:
   void wait();

@@ -1,8 +1,8 @@
 #include "websocket_handshake.hpp"
 
+#include <boost/beast/websocket/detail/hybi13.hpp>
 #include <fmt/format.h>
 #include <openssl/evp.h>
-#include <openssl/sha.h>
 
 #include <array>
 
@@ -20,15 +20,11 @@ std::optional<http::status> upgrade_refusal(const http::request<http::string_bod
 }
 
 std::string accept_key(std::string_view key) {
-  constexpr std::string_view guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-  std::string input;
-  input.reserve(key.size() + guid.size());
-  input.append(key).append(guid);
-  std::array<unsigned char, SHA_DIGEST_LENGTH> digest;
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest.data());
-  std::array<char, 4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1> text;  // and EVP_EncodeBlock's NUL
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(text.data()), digest.data(), int(digest.size()));
-  return std::string(text.data(), std::size_t(n));
+  // Beast's own computation: OpenSSL's SHA-1 would load its providers on the
+  // first upgrade, about 2 MiB of memory for one hash per connection.
+  websocket::detail::sec_ws_accept_type accept;
+  websocket::detail::make_sec_ws_accept(accept, key.substr(0, websocket::detail::sec_ws_key_type::static_capacity));
+  return std::string(accept.data(), accept.size());
 }
 
 std::string switching_protocols(std::string_view key, const std::vector<std::pair<std::string, std::string>>& headers,

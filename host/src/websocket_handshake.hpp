@@ -16,7 +16,8 @@ namespace microsockets {
 // Sec-WebSocket-Key, 426 for a version other than 13; nullopt if it can.
 std::optional<http::status> upgrade_refusal(const http::request<http::string_body>& req);
 
-// Sec-WebSocket-Accept for a client's key: base64(SHA-1(key + the RFC's GUID)).
+// Sec-WebSocket-Accept for a client's key (24 characters, as upgrade_refusal
+// checks): base64(SHA-1(key + the RFC's GUID)).
 std::string accept_key(std::string_view key);
 
 // The 101 response, with the plugins' headers and the chosen subprotocol.

@@ -23,6 +23,10 @@ namespace {
 // to 32 gave the best rate and latency; 128 or a 64 KiB read at once were
 // slower, their batches outgrowing the receivers' windows.
 constexpr std::uint16_t messages_per_turn = 32;
+// And bytes read from it in one turn, at most: a peer that keeps its buffer
+// full of frames that are no message (empty fragments, pongs) lets the others
+// have their turn too.
+constexpr std::size_t bytes_per_turn = 64 * 1024;
 
 // A write buffer larger than this after a burst is given back to the allocator.
 constexpr std::size_t keep_buffer_bytes = 64 * 1024;
@@ -64,7 +68,9 @@ websocket_session::websocket_session(transport connection, worker& home, server&
 }
 
 websocket_session::~websocket_session() {
-  if (fd_ >= 0) ::close(fd_);  // the worker is stopping
+  // Only while the worker is stopping does a session end with its socket
+  // open (self_ holds it until close_socket), and no event comes any more.
+  if (fd_ >= 0) ::close(fd_);
   if (counted_open_) counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -108,12 +114,15 @@ void websocket_session::read_plain() {
     if (fd_ < 0) return;
   }
   const auto buffer = home_.read_buffer();
+  std::size_t bytes_left = bytes_per_turn;
   while (!paused_) {
-    const ssize_t n = ::recv(fd_, buffer.data(), buffer.size(), 0);
+    const ssize_t n = ::recv(fd_, buffer.data(), std::min(buffer.size(), bytes_left), 0);
     if (n > 0) {
       received(buffer.data(), std::size_t(n));
       if (fd_ < 0) return;
-      if (std::size_t(n) < buffer.size() && !hung_up_) break;  // drained: the next bytes are a new edge
+      // Frames that are no message (pings, pongs, fragments) count in bytes.
+      if ((bytes_left -= std::size_t(n)) == 0) paused_ = true;
+      else if (std::size_t(n) < buffer.size() && !hung_up_) break;  // drained: the next bytes are a new edge
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
@@ -340,7 +349,8 @@ void websocket_session::close_socket() {
     error_code ignored;
     tls_->stream.next_layer().socket().close(ignored);
   } else {
-    ::close(fd_);  // and out of the worker's epoll set
+    home_.unwatch(fd_);
+    ::close(fd_);
     fd_ = -1;
   }
   pending_.clear();

@@ -47,8 +47,12 @@ void worker::run_turn() {
   }
   for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
   }
-  post_queued();
-  flush_scheduled();
+  // Twice: writing can end a connection, and what its on_disconnect hook
+  // sends goes out in this turn, not after the next wait.
+  for (int round = 0; round < 2; ++round) {
+    post_queued();
+    flush_scheduled();
+  }
   retired_.clear();  // the turn's readiness batch is done with them
 }
 

@@ -112,6 +112,7 @@ class worker {
 
   // Watches a connection's socket (see readiness).
   bool watch(int fd, readiness::handler& h) { return readiness_.watch(fd, h); }
+  void unwatch(int fd) { readiness_.unwatch(fd); }
   // Where connections read into: one buffer per worker, lent for one read
   // and its decoding, so an idle connection holds none.
   std::span<char> read_buffer() { return {read_buffer_.get(), read_buffer_bytes}; }

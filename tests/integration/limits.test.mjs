@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, env, metrics, startHost, stopAfter, testPlugin, waitFor } from './harness.mjs';
 import { cpuSeconds, frame, openFds, rawSocket, rssBytes, textFrame, upgradeRequest } from './raw.mjs';
+import { RawClient, encodeFrame, text } from './raw_client.mjs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
 const probe = { '10-probe.so': testPlugin('probe') };
 const upgraded = (socket) => waitFor(() => socket.received.includes('\r\n\r\n'), 'the 101 response');
@@ -162,4 +164,55 @@ test('a client over --max-rate is closed with 1008 and counted; one within it is
   assert.equal(calm.closed, null);
   assert.equal((await metrics(host)).rate_limited_total, 1);
   await calm.close();
+});
+
+test('a flood of frames that carry no message (empty fragments, pongs) leaves the other connections their turn', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe }));
+  const floods = {
+    'empty fragments': Buffer.concat(Array.from({ length: 10000 }, () => encodeFrame({ opcode: 0, fin: false }))),
+    pongs: Buffer.concat(Array.from({ length: 10000 }, () => encodeFrame({ opcode: 0xa }))),
+  };
+  for (const [name, flood] of Object.entries(floods)) {
+    const flooder = await RawClient.open(host.port);
+    flooder.send(text('{"event":"echo","payload":"', { fin: false }));  // a message that never ends
+    let flooding = true;
+    const pump = () => {
+      while (flooding && flooder.socket.write(flood));
+      if (flooding) flooder.socket.once('drain', pump);
+    };
+    pump();
+    // The same (only) worker answers another connection meanwhile: 20 round
+    // trips within a deadline that one turn without end would overrun.
+    const other = await RawClient.open(host.port);
+    const started = Date.now();
+    for (let i = 0; i < 20; i++) {
+      other.send(text(JSON.stringify({ event: 'echo', payload: `still ${i}` })));
+      assert.deepEqual(await other.nextEvent(), { event: 'echo', payload: `still ${i}` });
+    }
+    assert.ok(Date.now() - started < 5000, `${name}: 20 echoes took ${Date.now() - started} ms`);
+    flooding = false;
+    flooder.socket.destroy();
+    other.socket.destroy();
+  }
+});
+
+test("the host's sockets are close-on-exec: a plugin's child process cannot hold a connection open", async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe }));
+  const c = await Client.open(host.url);
+  assert.equal(await c.ask('echo', 'x'), 'x');
+  const fds = `/proc/${host.proc.pid}/fd`;
+  const sockets = readdirSync(fds).filter((fd) => {
+    if (Number(fd) <= 2) return false;  // stdio: the test's own socketpairs, inherited on purpose
+    try {
+      return readlinkSync(`${fds}/${fd}`).startsWith('socket:');
+    } catch {
+      return false;
+    }
+  });
+  assert.ok(sockets.length >= 2, 'the listening socket and the connection');
+  for (const fd of sockets) {
+    const flags = parseInt(/flags:\s+(\d+)/.exec(readFileSync(`/proc/${host.proc.pid}/fdinfo/${fd}`, 'utf8'))[1], 8);
+    assert.ok(flags & 0o2000000, `fd ${fd} is not close-on-exec`);
+  }
+  await c.close();
 });
