@@ -91,8 +91,6 @@ void server::start() {
   } catch (const boost::system::system_error& e) {
     throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
   }
-  log::info("listening on {}://{}:{} with {} thread{}", tls_ ? "wss" : "ws", opts_.host, local_endpoint().port(),
-            workers_.size(), workers_.size() == 1 ? "" : "s");
   if (tls_) log::info("TLS certificate: {}", tls_->describe());
   if (!origins_.restricted() && !address.is_loopback())
     log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
@@ -105,6 +103,9 @@ void server::start() {
   if (files_)
     log::info("serving {} at {}://{}:{}/", opts_.static_dir->string(), tls_ ? "https" : "http", opts_.host,
               local_endpoint().port());
+  // Last: whoever waits for this line (a test, a script) finds the startup's other lines before it.
+  log::info("listening on {}://{}:{} with {} thread{}", tls_ ? "wss" : "ws", opts_.host, local_endpoint().port(),
+            workers_.size(), workers_.size() == 1 ? "" : "s");
 }
 
 tcp::endpoint server::local_endpoint() const { return listener_->local_endpoint(); }
