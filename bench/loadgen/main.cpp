@@ -257,6 +257,11 @@ void echo(const options& o, event_loop& loop) {
 
 void idle(const options& o, event_loop& loop) {
   if (o.server_pid <= 0) die("the idle workload needs --server-pid");
+  // One client first, not counted: a server's first connection pages in code
+  // and builds what it builds once (several hundred KiB of RSS, the same for
+  // any number of connections), which would be charged to those measured.
+  auto warm = join_clients(loop, o, 1);
+  loop.run_until([] { return false; }, 300);
   const long before = resident_kib(o.server_pid);
   auto clients = join_clients(loop, o, o.clients);
   // Idle means idle: give the server a moment (1.5 s) to settle and give back
