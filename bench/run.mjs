@@ -17,7 +17,7 @@
 // medians) and a table of the server's system calls per round trip.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,7 +141,17 @@ const workloads = [
     return false;
   });
 
-let nextPort = 9300 + Math.floor(Math.random() * 500);
+// A port nobody listens on, from the kernel: a fixed range could meet another listener.
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.on('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 // Resolves once the server listens; fails at once if it exits first (a binary
 // being relinked, a bad flag), with what it said.
@@ -196,7 +206,7 @@ function startPerf(pid) {
 
 async function runOnce(serverName, workload, { underPerf = false } = {}) {
   const server = servers[serverName];
-  const port = nextPort++;
+  const port = await freePort();
   const [cmd, cmdArgs] = pin(0, server.command(port));
   const proc = spawn(cmd, cmdArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
