@@ -1,6 +1,7 @@
 // One accepted TCP connection's place in tcp_connections_open, the count that
 // --max-connections bounds. It moves with the socket (listener, http_session,
-// websocket_session) and gives the place back when the last owner ends.
+// websocket_session) and gives the place back when the last owner ends, or
+// when its socket closes.
 #pragma once
 
 #include "stats.hpp"
@@ -23,8 +24,11 @@ class connection_slot {
     std::swap(held_, other.held_);
     return *this;
   }
-  ~connection_slot() {
-    if (held_) counters.tcp_connections_open.fetch_sub(1, std::memory_order_relaxed);
+  ~connection_slot() { release(); }
+
+  // Gives the place back now, when the socket has closed before its owner ends.
+  void release() {
+    if (std::exchange(held_, false)) counters.tcp_connections_open.fetch_sub(1, std::memory_order_relaxed);
   }
 
  private:

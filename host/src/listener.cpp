@@ -28,11 +28,15 @@ int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 void keep_from_children(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
 
 // Answers a connection over the limit and closes it, without reading: one
-// non-blocking send, so a flood costs no more than the accept.
-void refuse(int fd) {
+// non-blocking send, so a flood costs no more than the accept. A TLS port
+// sends nothing: an answer there would need a handshake, the very cost a
+// flood must not get, and plain text would only be a TLS error to the client.
+void refuse(int fd, bool tls) {
   constexpr std::string_view busy =
       "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
-  [[maybe_unused]] auto sent = ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (!tls) {
+    [[maybe_unused]] auto sent = ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
   counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -74,7 +78,7 @@ void listener::accept() {
     if (ec) return self->on_failure(ec);
     self->backoff_ = {};
     if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= self->max_connections_) {
-      refuse(socket.native_handle());  // the socket closes as it goes out of scope
+      refuse(socket.native_handle(), self->server_.tls() != nullptr);  // the socket closes as it goes out of scope
     } else {
       socket.set_option(tcp::no_delay(true), ec);
       keep_from_children(socket.native_handle());
@@ -106,7 +110,7 @@ void listener::shed_waiting() {
   for (int i = 0; i < most; ++i) {
     const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) break;  // none waiting (EAGAIN), or out of descriptors again
-    refuse(fd);
+    refuse(fd, server_.tls() != nullptr);
     ::close(fd);
   }
   spare_fd_ = open_spare();

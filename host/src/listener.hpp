@@ -1,10 +1,11 @@
 // Accepts connections and hands each to the next worker, round robin.
 //
 // Bounded (issue 9): past max_connections open TCP connections a new one is
-// answered 503 and closed at once. At the fd limit, where accept itself fails,
-// a spare descriptor is freed to accept and refuse the waiting connections, and
-// the listener pauses (100 ms, doubling to 1 s while it lasts) instead of
-// retrying in a loop; accept failures log at most a line a second.
+// answered 503 (on a TLS port: nothing) and closed at once. At the fd limit,
+// where accept itself fails, a spare descriptor is freed to accept and refuse
+// the waiting connections, and the listener pauses (100 ms, doubling to 1 s
+// while it lasts) instead of retrying in a loop; accept failures log at most a
+// line a second.
 #pragma once
 
 #include "log_limiter.hpp"

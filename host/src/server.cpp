@@ -244,7 +244,7 @@ void server::received(websocket_session& s, std::string_view text) {
 }
 
 void server::disconnected(ms_conn_id id, std::uint16_t code) {
-  // connections_open drops when the session is destroyed, its fd closed.
+  // connections_open drops when the session closes its fd.
   if (bus_) bus_->gone(id);
   table()->for_each_hook(&registrations::disconnect, [&](const auto& cb, plugin& p) {
     check_plugin_result(cb.fn(cb.user, id, code), p, "on_disconnect");

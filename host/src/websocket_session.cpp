@@ -12,6 +12,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace microsockets {
 
@@ -353,6 +354,10 @@ void websocket_session::close_socket() {
     ::close(fd_);
     fd_ = -1;
   }
+  // The descriptor is gone, so are its places in the gauges now, though a TLS
+  // stream's aborted operations still hold this object for a few handlers.
+  slot_.release();
+  if (std::exchange(counted_open_, false)) counters.connections_open.fetch_sub(1, std::memory_order_relaxed);
   pending_.clear();
   // The worker keeps this object to the end of the turn, whose readiness
   // batch may still name it.

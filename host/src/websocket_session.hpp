@@ -150,7 +150,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool waiting_writable_ = false;  // or, over TLS, a write in flight
   bool flush_scheduled_ = false;
   bool over_output_ = false;
-  bool counted_open_ = false;  // in connections_open until destroyed, when its fd is gone
+  bool counted_open_ = false;  // in connections_open until its fd is closed
 
   // Limits (issue 9).
   connection_slot slot_;

@@ -2,8 +2,11 @@
 // its own, and gives tests WebSocket clients that queue what they receive.
 import { execFileSync, spawn } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
+import { Agent, setGlobalDispatcher } from 'undici';
 import WebSocket from 'ws';
 
 export const env = {
@@ -18,6 +21,27 @@ export const env = {
   sanitized: process.env.MICROSOCKETS_SANITIZED === '1',
 };
 for (const [k, v] of Object.entries(env)) if (v === undefined) throw new Error(`set ${k} (ctest does)`);
+
+// The transport a suite runs on: plain TCP, or TLS when ctest sets
+// MICROSOCKETS_TRANSPORT=tls (the suites of the limits and of the frame codec
+// run on both). Over TLS every host gets a test certificate, and every client
+// here (raw sockets, ws, fetch) trusts it.
+export const transport = process.env.MICROSOCKETS_TRANSPORT === 'tls' ? useTls() : { tls: false, hostArgs: [] };
+
+function useTls() {
+  const dir = mkdtempSync(join(tmpdir(), 'microsockets-cert-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const { cert, key, pem } = makeCertificate(dir, 'microsockets-test');
+  setGlobalDispatcher(new Agent({ connect: { ca: pem } }));
+  return { tls: true, ca: pem, hostArgs: ['--tls-cert', cert, '--tls-key', key] };
+}
+
+// A socket to 127.0.0.1:port over the suite's transport, or over plain TCP
+// with { tls: false }; `ready` runs once bytes can be sent (after the TLS
+// handshake).
+export function connectSocket(port, ready, { tls = transport.tls } = {}) {
+  return tls ? tlsConnect({ host: '127.0.0.1', port, ca: transport.ca }, ready) : netConnect(port, '127.0.0.1', ready);
+}
 
 export const DEADLINE_MS = 5000;
 // The host gives clients 5 s to answer its 1001 close at shutdown; past that
@@ -53,7 +77,8 @@ export const testPlugin = (name) => join(env.testPlugins, `${name}.so`);
 // fdLimit: the host starts under `ulimit -n fdLimit` (exec'd too: same pid).
 export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, binary = env.host, beforeStart, fdLimit }) {
   const dir = typeof plugins === 'string' ? plugins : pluginDir(plugins);
-  const argv = ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...args];
+  const tlsArgs = args.includes('--tls-cert') ? [] : transport.hostArgs;
+  const argv = ['--port', String(port), '--plugins', dir, '--log-level', 'debug', ...tlsArgs, ...args];
   const options = { env: { ...process.env, ...extraEnv }, stdio: [beforeStart ? 'pipe' : 'ignore', 'pipe', 'pipe'] };
   const prelude = (fdLimit ? `ulimit -n ${Number(fdLimit)} && ` : '') + (beforeStart ? 'read go && ' : '');
   const proc = prelude
@@ -81,6 +106,7 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
   return {
     port: Number(boundPort),
     url: `${scheme}://127.0.0.1:${boundPort}`,
+    httpUrl: `${scheme === 'wss' ? 'https' : 'http'}://127.0.0.1:${boundPort}`,
     dir,
     proc,
     log: () => log,
@@ -116,7 +142,7 @@ export async function startHost({ plugins, args = [], extraEnv = {}, port = 0, b
 export class Client {
   // options: ws's, e.g. headers, or ca for a wss:// host with a test certificate.
   static async open(url, { protocols, ...options } = {}) {
-    const client = new Client(new WebSocket(url, protocols, options));
+    const client = new Client(new WebSocket(url, protocols, { ca: transport.ca, ...options }));
     await new Promise((resolve, reject) => {
       client.ws.once('open', resolve);
       client.ws.once('error', reject);
@@ -173,7 +199,7 @@ export class Client {
 // microsockets_ prefix, with its labels as written, e.g.
 // metrics.connections_open, metrics['plugin_reloads_total{plugin="chat"}'].
 export async function metrics(host) {
-  const text = await (await fetch(`http://127.0.0.1:${host.port}/metrics`)).text();
+  const text = await (await fetch(`${host.httpUrl}/metrics`)).text();
   const samples = {};
   for (const line of text.trim().split('\n')) {
     if (line.startsWith('#')) continue;

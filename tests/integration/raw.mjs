@@ -1,8 +1,7 @@
 // Raw sockets for tests that must control every byte: hand-made HTTP requests
 // and WebSocket frames, and a look at the host process from /proc.
 import { readFileSync, readdirSync } from 'node:fs';
-import { connect } from 'node:net';
-import { waitFor } from './harness.mjs';
+import { connectSocket, waitFor } from './harness.mjs';
 
 export function upgradeRequest(port, { path = '/', headers = {} } = {}) {
   const lines = [
@@ -30,13 +29,14 @@ export function frame(opcode, payload = '') {
 
 export const textFrame = (event, payload = '') => frame(1, JSON.stringify({ event, payload }));
 
-// A socket that keeps what it receives and how it ended.
-export function rawSocket(port, firstBytes) {
+// A socket that keeps what it receives and how it ended; over the suite's
+// transport unless options say { tls: false }.
+export function rawSocket(port, firstBytes, options) {
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
+    const socket = connectSocket(port, () => {
       if (firstBytes) socket.write(firstBytes);
       resolve(socket);
-    });
+    }, options);
     socket.received = Buffer.alloc(0);
     socket.ended = null;
     socket.on('data', (d) => (socket.received = Buffer.concat([socket.received, d])));

@@ -1,9 +1,8 @@
 // A WebSocket client on a raw TCP socket, for tests that must send what no
 // well-behaved client library would: any opcode, reserved bits, unmasked or
 // fragmented frames, non-minimal lengths, broken UTF-8.
-import { createConnection } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { DEADLINE_MS, waitFor } from './harness.mjs';
+import { DEADLINE_MS, connectSocket, waitFor } from './harness.mjs';
 
 // One client frame. `length` forces a length form: 7, 16 or 64 (bits).
 export function encodeFrame({ opcode, payload = Buffer.alloc(0), fin = true, mask = true, rsv = 0, length }) {
@@ -31,12 +30,12 @@ export const closeBody = (code, reason = '') => Buffer.concat([Buffer.from([code
 
 export class RawClient {
   static async open(port, path = '/') {
-    const socket = createConnection(port, '127.0.0.1');
-    const client = new RawClient(socket);
+    let socket;
     await new Promise((resolve, reject) => {
-      socket.once('connect', resolve);
+      socket = connectSocket(port, resolve);
       socket.once('error', reject);
     });
+    const client = new RawClient(socket);
     socket.write(
       `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
         `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\nSec-WebSocket-Version: 13\r\n\r\n`,
