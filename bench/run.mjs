@@ -113,15 +113,16 @@ const workloads = [
     args: ['--workload', 'echo', '--clients', size(100, 10), '--seconds', size(10, 0.5), '--payload', bytes],
   })),
   ...[
-    ['W3-1k', '1,000', 1000, 200],
-    ['W3-18k', '18,000', 18000, 400],
-  ].map(([id, label, clients, tiny]) => ({
+    ['W3-1k', '1,000', 1000, 200, 'minimal'],
+    ['W3-18k', '18,000', 18000, 400, 'minimal'],
+    ['W3-browser', '1,000', 1000, 200, 'browser'],
+  ].map(([id, label, clients, tiny, headers]) => ({
     id,
-    name: `idle, ${label} connections in 100 rooms`,
+    name: `idle, ${label} connections in 100 rooms${headers === 'browser' ? ", a browser's upgrade headers" : ''}`,
     metric: 'kib_per_connection',
     unit: 'KiB/conn',
     clients: size(clients, tiny),
-    args: ['--workload', 'idle', '--clients', size(clients, tiny), '--rooms', size(100, 10)],
+    args: ['--workload', 'idle', '--clients', size(clients, tiny), '--rooms', size(100, 10), '--headers', headers],
   })),
   { id: 'W4', name: 'connect + join + close, 50 at once', metric: 'rate', unit: 'cycles/s', args: ['--workload', 'connect', '--concurrency', size(50, 5), '--seconds', size(5, 1)] },
   ...[10, 100, 1000, 10000].map((members) => ({

@@ -4,6 +4,8 @@
 #include <string>
 
 MICROSOCKETS_PLUGIN(hello) {
+  // It reads no request headers after the upgrade: each connection drops them.
+  app.keep_headers({});
   app.on("hello", [](microsockets::socket& ws) {
     ws.emit("hello", "hello, " + std::string(ws.payload()));
   });

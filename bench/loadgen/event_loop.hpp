@@ -64,6 +64,9 @@ class event_loop {
   explicit event_loop(sockaddr_in server);
   ~event_loop();
 
+  // Header lines ("Name: value\r\n" each) added to every upgrade request.
+  void set_extra_headers(std::string lines) { extra_headers_ = std::move(lines); }
+
   // Starts a connection to `path` (on `port` of the server's address when
   // given: members spread over several hosts); its callbacks may be set right after.
   connection& connect(std::string path, int port = 0);
@@ -80,6 +83,7 @@ class event_loop {
   friend class connection;
   int epoll_;
   sockaddr_in server_;
+  std::string extra_headers_;
   std::vector<std::unique_ptr<connection>> connections_;
 };
 

@@ -45,7 +45,19 @@ struct options {
   // Seconds to wait after the members joined before publishing: other hosts'
   // subscriptions to the room must be in place first.
   double settle = 0;
+  // "browser": upgrade requests carry what a browser's do (W3-browser).
+  std::string headers = "minimal";
 };
+
+// What Chromium sends with a WebSocket upgrade from a page, beyond the
+// handshake's own headers.
+constexpr const char* browser_headers =
+    "Pragma: no-cache\r\nCache-Control: no-cache\r\n"
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36\r\n"
+    "Origin: http://127.0.0.1:8000\r\nAccept-Encoding: gzip, deflate, br\r\n"
+    "Accept-Language: en-US,en;q=0.9\r\n"
+    "Sec-WebSocket-Extensions: permessage-deflate; client_max_window_bits\r\n";
 
 options parse(int argc, char** argv) {
   options o;
@@ -55,6 +67,7 @@ options parse(int argc, char** argv) {
     if (auto it = args.find(name); it != args.end()) out = decltype(out + 0)(std::stod(it->second));
   };
   if (args.count("--workload")) o.workload = args["--workload"];
+  if (args.count("--headers")) o.headers = args["--headers"];
   if (args.count("--protocol")) o.proto = args["--protocol"] == "socketio" ? protocol::socketio : protocol::json;
   num("--port", o.port);
   num("--clients", o.clients);
@@ -323,6 +336,8 @@ int main(int argc, char** argv) {
   server.sin_port = htons(std::uint16_t(o.port));
   ::inet_pton(AF_INET, "127.0.0.1", &server.sin_addr);  // loopback only, by design
   event_loop loop(server);
+  if (o.headers == "browser") loop.set_extra_headers(browser_headers);
+  else if (o.headers != "minimal") die("unknown --headers '" + o.headers + "' (minimal or browser)");
   if (o.workload == "fanout") fanout(o, loop);
   else if (o.workload == "echo") echo(o, loop);
   else if (o.workload == "idle") idle(o, loop);

@@ -5,6 +5,7 @@
 #include <microsockets/plugin.hpp>
 
 MICROSOCKETS_PLUGIN(bench) {
+  app.keep_headers({});
   app.on("join", [](microsockets::socket& ws) {
     ws.join(ws.payload());
     ws.emit("joined", ws.payload());

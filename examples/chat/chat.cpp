@@ -85,6 +85,7 @@ join_request parse_join(std::string_view payload) {
 }  // namespace
 
 MICROSOCKETS_PLUGIN(chat) {
+  app.keep_headers({});  // reads none after the upgrade: idle connections stay small
   app.on("join", [](microsockets::socket& ws) {
     auto request = parse_join(ws.payload());
     if (!request.error.empty()) return (void)ws.emit("error", request.error);

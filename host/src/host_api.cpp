@@ -6,6 +6,8 @@
 #include "log_limiter.hpp"
 #include "stats.hpp"
 
+#include <boost/algorithm/string/case_conv.hpp>
+
 #include <algorithm>
 #include <cctype>
 
@@ -176,6 +178,17 @@ const ms_host_api table = {
                                                [done, user](ms_status rc, const std::vector<ms_conn_id>& ids) {
                                                  done(user, int(rc), ids.data(), ids.size());
                                                }));
+        },
+
+    // minor 2: request headers kept after the upgrade
+    .register_kept_headers =
+        [](ms_host* h, const ms_str* names, size_t count) {
+          if (count && !names) return int(MS_INVALID);
+          return add(h, [&](registrations& r) {
+            if (!r.kept_headers) r.kept_headers.emplace();
+            auto& kept = *r.kept_headers;
+            for (size_t i = 0; i < count; ++i) kept.push_back(boost::algorithm::to_lower_copy(std::string(view(names[i]))));
+          });
         },
 };
 

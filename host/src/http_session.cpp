@@ -214,6 +214,7 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
+  if (const auto& kept = server_.table()->kept_headers()) info.keep_only_headers(*kept);
   tcp_layer().expires_never();
   transport connection = std::holds_alternative<beast::tcp_stream>(stream_)
                              ? transport(std::get<beast::tcp_stream>(stream_).release_socket())

@@ -47,6 +47,9 @@ struct registrations {
   std::vector<callback<ms_on_disconnect>> disconnect;
   std::vector<callback<ms_on_error>> error;
   std::optional<state_hooks> state;
+  // The request headers it reads after the upgrade, in lower case; null
+  // when it has not said (ABI 1.2), and may then read any.
+  std::optional<std::vector<std::string>> kept_headers;
 };
 
 // Why a library was refused, in words for the log.

@@ -4,6 +4,8 @@
 #include "options.hpp"
 #include "stats.hpp"
 
+#include <algorithm>
+
 namespace microsockets {
 
 std::string plugin_table::claim(plugin& p) {
@@ -18,6 +20,19 @@ std::string plugin_table::claim(plugin& p) {
   for (const auto& [event, cb] : r.events) events_.emplace(event, event_handler{{cb, &p}, &counters.event_timing(event)});
   if (r.fallback) fallback_ = event_handler{{*r.fallback, &p}, &counters.other_event_timing()};
   return {};
+}
+
+// Every header when a plugin has not said which it reads; else the union.
+std::optional<std::vector<std::string>> plugin_table::kept_headers_of(const std::vector<std::shared_ptr<plugin>>& plugins) {
+  std::vector<std::string> names;
+  for (const auto& p : plugins) {
+    const auto& kept = p->regs().kept_headers;
+    if (!kept) return std::nullopt;
+    names.insert(names.end(), kept->begin(), kept->end());
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
 }
 
 std::shared_ptr<const plugin_table> plugin_table::build(std::vector<std::shared_ptr<plugin>> plugins,
@@ -42,6 +57,7 @@ std::shared_ptr<const plugin_table> plugin_table::build(std::vector<std::shared_
     for (const auto& cb : plugins[i]->regs().middleware) table->middleware_.push_back({cb, plugins[i].get()});
     table->plugins_.push_back(std::move(plugins[i]));
   }
+  table->kept_headers_ = kept_headers_of(table->plugins_);
   return table;
 }
 

@@ -7,6 +7,7 @@
 #include "rooms.hpp"
 
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -50,6 +51,9 @@ class plugin_table {
   const event_handler* find(std::string_view event) const;
   const std::vector<middleware>& middleware_chain() const { return middleware_; }
   const std::vector<std::shared_ptr<plugin>>& plugins() const { return plugins_; }
+  // The request headers a connection keeps after its upgrade (lower case,
+  // sorted): null for every header, while a plugin has not said which it reads.
+  const std::optional<std::vector<std::string>>& kept_headers() const { return kept_headers_; }
 
   // Calls fn(callback, plugin&) for every hook of one kind, in load order.
   template <class Member, class Fn>
@@ -61,11 +65,13 @@ class plugin_table {
  private:
   // Registers p's events and fallback, or says why they clash with those already registered.
   std::string claim(plugin& p);
+  static std::optional<std::vector<std::string>> kept_headers_of(const std::vector<std::shared_ptr<plugin>>& plugins);
 
   std::vector<std::shared_ptr<plugin>> plugins_;
   std::unordered_map<std::string, event_handler, string_hash, std::equal_to<>> events_;
   std::optional<event_handler> fallback_;
   std::vector<middleware> middleware_;
+  std::optional<std::vector<std::string>> kept_headers_;
 };
 
 }  // namespace microsockets

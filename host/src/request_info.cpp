@@ -27,6 +27,19 @@ void request_info::add_header(std::string_view name, std::string_view value) {
   headers_ += '\n';
 }
 
+void request_info::keep_only_headers(const std::vector<std::string>& names) {
+  std::string kept;
+  std::string_view rest = headers_;
+  while (!rest.empty()) {
+    const auto end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end + 1);
+    if (std::binary_search(names.begin(), names.end(), line.substr(0, line.find(':')))) kept += line;
+    rest.remove_prefix(line.size());
+  }
+  kept.shrink_to_fit();  // what an idle connection holds is the point
+  headers_ = std::move(kept);
+}
+
 std::string request_info::path() const {
   auto url = boost::urls::parse_origin_form(target_);
   return url ? std::string(url->path()) : target_.substr(0, target_.find('?'));

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace microsockets {
 
@@ -21,6 +22,9 @@ class request_info {
   // Keeps a header for later lookups; the handshake's own (Upgrade,
   // Connection, Sec-WebSocket-Key, -Version) mean nothing after it and are dropped.
   void add_header(std::string_view name, std::string_view value);
+  // Drops every header but those named (lower case, sorted), once the
+  // upgrade is decided and no plugin will read the others.
+  void keep_only_headers(const std::vector<std::string>& names);
 
   std::string path() const;
   std::optional<std::string> query(std::string_view key) const;  // decoded

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 MICROSOCKETS_PLUGIN(json_payload) {
+  app.keep_headers({});
   app.before_on([](microsockets::socket& ws, microsockets::next& next) {
     boost::system::error_code ec;
     boost::json::parse(ws.payload(), ec);

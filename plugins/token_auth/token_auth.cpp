@@ -33,6 +33,7 @@ std::optional<std::string> presented_token(const microsockets::handshake& hs) {
 }  // namespace
 
 MICROSOCKETS_PLUGIN(token_auth) {
+  app.keep_headers({});  // reads them in on_connect only
   auto tokens = split(app.config("tokens").value_or(""));
   if (tokens.empty())
     app.log(microsockets::log_level::warn, "no tokens configured (--set token_auth.tokens=...): refusing every connection");

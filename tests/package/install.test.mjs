@@ -49,14 +49,14 @@ test('plugins built against an installed prefix only are served by the installed
   mkdirSync(versions);
   writeFileSync(join(versions, 'CMakeLists.txt'), `cmake_minimum_required(VERSION 3.25)
 project(versions LANGUAGES NONE)
-foreach(asked 1 1.0 1.1 1.2 2 0.9)
+foreach(asked 1 1.0 1.1 1.2 1.3 2 0.9)
   find_package(microsockets \${asked} QUIET)
   message(STATUS "asked \${asked}: \${microsockets_FOUND}")
 endforeach()
 `);
   const found = run(process.env.CMAKE_COMMAND, ['-S', versions, '-B', join(versions, 'build'), `-DCMAKE_PREFIX_PATH=${prefix}`]);
   assert.deepEqual([...found.matchAll(/asked ([\d.]+): (\w+)/g)].map((m) => `${m[1]} ${m[2]}`),
-    ['1 1', '1.0 1', '1.1 1', '1.2 0', '2 0', '0.9 0']);
+    ['1 1', '1.0 1', '1.1 1', '1.2 1', '1.3 0', '2 0', '0.9 0']);
 
   // The template, copied out of the tree as a person would, built with clang++ (the
   // helper adds -fno-gnu-unique for g++ only) and tested by its own test.

@@ -150,3 +150,18 @@ TEST_CASE("a failing middleware is reported to the client as such; a clean event
   auto clean = plugin_table::build({make_plugin("h", handler_of("ev", handler, "handler"))});
   CHECK(dispatch(*clean, 1, "ev", "x") == std::nullopt);
 }
+
+TEST_CASE("the headers kept are those every plugin named, or all while one has not said") {
+  auto reading = [](std::vector<std::string> names) {
+    registrations r;
+    r.kept_headers = std::move(names);
+    return r;
+  };
+  auto table = plugin_table::build({make_plugin("a", reading({"x-b", "authorization"})), make_plugin("b", reading({})),
+                                    make_plugin("c", reading({"x-b"}))});
+  REQUIRE(table->kept_headers());
+  CHECK(*table->kept_headers() == std::vector<std::string>{"authorization", "x-b"});
+  CHECK(plugin_table::build({make_plugin("n", reading({}))})->kept_headers() == std::vector<std::string>{});
+  CHECK(plugin_table::build({})->kept_headers() == std::vector<std::string>{});
+  CHECK_FALSE(plugin_table::build({make_plugin("a", reading({"x-b"})), make_plugin("silent", {})})->kept_headers());
+}

@@ -88,7 +88,7 @@ extern "C" {
 #endif
 
 #define MS_ABI_MAJOR 1
-#define MS_ABI_MINOR 1
+#define MS_ABI_MINOR 2
 #define MS_ABI_VERSION ((uint32_t)((MS_ABI_MAJOR << 16) | MS_ABI_MINOR))
 #define MS_ABI_MAJOR_OF(version) ((uint32_t)(version) >> 16)
 
@@ -282,6 +282,18 @@ typedef struct ms_host_api {
    * worker 0 for 0 or a connection of another host). If this plugin is
    * reloaded in between, the answer is dropped: `done` is never called. */
   int (*room_members)(ms_host* host, ms_conn_id conn, ms_str room, ms_on_members done, void* user);
+
+  /* Minor version 2. */
+
+  /* Registration (only inside ms_plugin_init): the request headers this
+   * plugin reads after the upgrade, through `request` with MS_REQUEST_HEADER
+   * (any case; `count` 0: none; each call adds to the last). A connection
+   * keeps its upgrade's headers for its whole life while any loaded plugin
+   * has not said which it reads; once every plugin has, a new connection
+   * keeps only the headers named, and the others read as MS_NOT_FOUND.
+   * ms_on_connect sees every header either way. A reload that changes the
+   * set applies to connections that open after it. */
+  int (*register_kept_headers)(ms_host* host, const ms_str* names, size_t count);
 } ms_host_api;
 
 /* The entry point, called once after loading (see Threads). `api` and `host`

@@ -183,6 +183,8 @@ class connection {
   std::string path() const { return request(MS_REQUEST_PATH, {}).value_or(""); }
   std::string remote() const { return request(MS_REQUEST_REMOTE, {}).value_or(""); }
   std::optional<std::string> query(std::string_view key) const { return request(MS_REQUEST_QUERY, key); }
+  // Absent after the upgrade when every plugin has said which it reads and
+  // none named this one (app::keep_headers).
   std::optional<std::string> header(std::string_view name) const { return request(MS_REQUEST_HEADER, name); }
 
  protected:
@@ -325,6 +327,20 @@ class app {
   void on_reload(std::function<std::string()> save, std::function<void(std::string_view)> restore) {
     auto* kept = keep(reload_hooks{std::move(save), std::move(restore)});
     check(api_->register_state(host_, &app::run_save, &app::run_restore, kept), "on_reload", "");
+  }
+
+  // The request headers this plugin reads after the upgrade (socket::header,
+  // connection::header); `keep_headers({})` for none. Until every plugin
+  // loaded has said which it reads, each connection keeps every header of its
+  // upgrade for its whole life; once all have, it keeps only those named (an
+  // idle connection is that much smaller), and the others read as absent.
+  // on_connect sees every header either way. A host older than ABI 1.2 keeps
+  // them all and ignores this.
+  void keep_headers(std::initializer_list<std::string_view> names) {
+    if (!MS_HAS(api_, register_kept_headers)) return;
+    std::vector<ms_str> strs;
+    for (auto name : names) strs.push_back(detail::str(name));
+    check(api_->register_kept_headers(host_, strs.data(), strs.size()), "keep_headers", "");
   }
 
   // A setting: `--set <plugin>.<key>=value` or MICROSOCKETS_<PLUGIN>_<KEY>.
