@@ -36,8 +36,10 @@ void request_info::keep_only_headers(const std::vector<std::string>& names) {
     if (std::binary_search(names.begin(), names.end(), line.substr(0, line.find(':')))) kept += line;
     rest.remove_prefix(line.size());
   }
-  kept.shrink_to_fit();  // what an idle connection holds is the point
-  headers_ = std::move(kept);
+  // Swapped, not moved: a move from a short string would copy it into the
+  // old buffer and keep all of its capacity, which is what is to be freed.
+  kept.shrink_to_fit();
+  headers_.swap(kept);
 }
 
 std::string request_info::path() const {
