@@ -172,6 +172,11 @@ void connection::on_writable() {
 }
 
 void connection::on_readable() {
+  // Each chunk is handled before the next is read, so the buffer stays one
+  // chunk and a partial frame however much the socket holds: reading all of a
+  // deep backlog first made the generator's cost grow with the backlog
+  // (zeroing, copying and page faults of a growing buffer), which a server
+  // that fans out faster than the generator reads filled.
   for (;;) {
     if (in_.size() < in_used_ + read_chunk) in_.resize(in_used_ + read_chunk);
     ssize_t n = ::recv(fd_, in_.data() + in_used_, in_.size() - in_used_, 0);
@@ -181,20 +186,28 @@ void connection::on_readable() {
       return fail(std::strerror(errno));
     }
     in_used_ += std::size_t(n);
+    if (!consume()) return;
     if (std::size_t(n) < read_chunk) break;
   }
+}
+
+bool connection::consume() {
   if (state_ == state::handshaking) {
     std::string_view head(in_.data(), in_used_);
     auto end = head.find("\r\n\r\n");
-    if (end == std::string_view::npos) return;
-    if (!head.starts_with("HTTP/1.1 101")) return fail(std::string(head.substr(0, head.find('\r'))));
+    if (end == std::string_view::npos) return true;  // more to come
+    if (!head.starts_with("HTTP/1.1 101")) {
+      fail(std::string(head.substr(0, head.find('\r'))));
+      return false;
+    }
     in_.erase(0, end + 4);
     in_used_ -= end + 4;
     state_ = state::open;
     if (on_open) on_open(*this);
-    if (state_ != state::open) return;
+    if (state_ != state::open) return false;
   }
   parse_frames();
+  return state_ != state::closed;
 }
 
 void connection::parse_frames() {

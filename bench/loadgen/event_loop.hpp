@@ -44,6 +44,7 @@ class connection {
   friend class event_loop;
   void on_readable();
   void on_writable();
+  bool consume();  // handles what was read; false once closed
   void parse_frames();
   void fail(std::string_view why);
   void want_write(bool on);
