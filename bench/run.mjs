@@ -180,12 +180,26 @@ const syscallGroups = {
 };
 const perfEvents = ['task-clock', 'raw_syscalls:sys_enter', ...Object.values(syscallGroups).flat().map((s) => `syscalls:sys_enter_${s}`)];
 
+// perf stat's counts in `file`, by the names shown in the table: task-clock
+// in ms, the rest in calls.
+function readPerf(file, stderr) {
+  if (!existsSync(file)) throw new Error(`perf stat wrote nothing: ${stderr}`);
+  const counts = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const [value, , event] = line.split(',');
+    if (event && perfEvents.includes(event)) counts[event.replace(/^(raw_)?syscalls:sys_enter_?/, '') || 'all syscalls'] = Number(value);
+  }
+  unlinkSync(file);
+  return counts;
+}
+const perfStat = (file) => ['perf', 'stat', '-x', ',', '-o', file, '-e', perfEvents.join(',')];
+
 // perf stat attached to the server (all its threads) while the generator runs:
 // counts for the whole run, the few connects and joins before the measured window included.
 function startPerf(pid) {
   const file = join(tmpdir(), `bench-perf-${pid}.csv`);
   const [cmd, cmdArgs] = cores > 1 ? ['taskset', ['-c', '1', 'perf']] : ['perf', []];
-  const proc = spawn(cmd, [...cmdArgs, 'stat', '-x', ',', '-o', file, '-e', perfEvents.join(','), '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const proc = spawn(cmd, [...cmdArgs, ...perfStat(file).slice(1), '-p', String(pid)], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   proc.stderr.on('data', (d) => (stderr += d));
   const closed = new Promise((r) => proc.on('close', r));
@@ -193,14 +207,7 @@ function startPerf(pid) {
     async stop() {
       proc.kill('SIGINT');
       await closed;
-      if (!existsSync(file)) throw new Error(`perf stat wrote nothing: ${stderr}`);
-      const counts = {};
-      for (const line of readFileSync(file, 'utf8').split('\n')) {
-        const [value, , event] = line.split(',');
-        if (event && perfEvents.includes(event)) counts[event.replace(/^(raw_)?syscalls:sys_enter_?/, '') || 'all syscalls'] = Number(value);
-      }
-      unlinkSync(file);
-      return counts;  // task-clock in ms, the rest in calls
+      return readPerf(file, stderr);
     },
   };
 }
@@ -217,7 +224,10 @@ async function runOnce(serverName, workload, { underPerf = false } = {}) {
     await waitForPort(port, proc, () => stderr);
     const counting = underPerf ? startPerf(proc.pid) : null;
     if (counting) await new Promise((r) => setTimeout(r, 300));  // perf attaches
-    const [gen, genArgs] = pin(1, [loadgen, '--port', port, '--protocol', server.protocol, '--server-pid', proc.pid, '--timeout', 120, ...workload.args].map(String));
+    // Under perf the generator runs inside `perf stat` too: its own system calls and CPU.
+    const genPerfFile = join(tmpdir(), `bench-perf-generator-${proc.pid}.csv`);
+    const genCommand = [loadgen, '--port', port, '--protocol', server.protocol, '--server-pid', proc.pid, '--timeout', 120, ...workload.args];
+    const [gen, genArgs] = pin(1, [...(counting ? [...perfStat(genPerfFile), '--'] : []), ...genCommand].map(String));
     // Asynchronous: this process keeps draining perf's pipe meanwhile.
     const result = await new Promise((done) => {
       const child = spawn(gen, genArgs, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000 });
@@ -229,7 +239,10 @@ async function runOnce(serverName, workload, { underPerf = false } = {}) {
     const counts = counting ? await counting.stop() : null;
     if (result.status !== 0) throw new Error(`loadgen failed on ${serverName} ${workload.id}: ${result.stderr}${stderr}`);
     sample = JSON.parse(result.stdout.trim().split('\n').pop());
-    if (counts) sample.perf = counts;
+    if (counts) {
+      sample.perf = counts;
+      sample.perfGenerator = readPerf(genPerfFile, result.stderr);
+    }
   } catch (error) {
     await stopServer(serverName, proc, () => stderr).catch(() => {});  // the first error is the one to show
     throw error;
@@ -309,7 +322,7 @@ for (const workload of workloads) {
     );
   }
 }
-// Under --perf: the server's system calls per round trip, from one extra run each.
+// Under --perf: the server's and the generator's system calls per round trip, from one extra run each.
 const perfRows = workloads.filter((w) => w.perRoundTrip).flatMap((w) =>
   Object.entries(results[w.id]).filter(([, r]) => r.perf).map(([name, r]) => [w, name, r.perf]),
 );
@@ -317,10 +330,10 @@ if (perfRows.length) {
   const groups = Object.keys(syscallGroups);
   lines.push(
     '',
-    'Server system calls per round trip (`perf stat -p`, one extra run per server, not in the medians above):',
+    'System calls per round trip (`perf stat`, one extra run per server, not in the medians above): the server\'s, then the generator\'s against it:',
     '',
-    `| workload | server | round trips/s under perf | all syscalls | ${groups.join(' | ')} | other | server CPU µs (task-clock) |`,
-    `|---|---|---|---|${groups.map(() => '---|').join('')}---|---|`,
+    `| workload | server | round trips/s under perf | all syscalls | ${groups.join(' | ')} | other | server CPU µs (task-clock) | generator syscalls | generator CPU µs |`,
+    `|---|---|---|---|${groups.map(() => '---|').join('')}---|---|---|---|`,
   );
   for (const [w, name, s] of perfRows) {
     const per = (n) => (s.round_trips ? n / s.round_trips : 0);
@@ -328,7 +341,8 @@ if (perfRows.length) {
     const other = s.perf['all syscalls'] - byGroup.reduce((a, b) => a + b, 0);
     lines.push(
       `| ${w.id} ${w.name} | ${servers[name].label} | ${fmt(s.rate)} | ${fmt(per(s.perf['all syscalls']))} | ` +
-        `${byGroup.map((n) => fmt(per(n))).join(' | ')} | ${fmt(per(other))} | ${fmt(per(s.perf['task-clock'] * 1000))} |`,
+        `${byGroup.map((n) => fmt(per(n))).join(' | ')} | ${fmt(per(other))} | ${fmt(per(s.perf['task-clock'] * 1000))} | ` +
+        `${fmt(per(s.perfGenerator['all syscalls']))} | ${fmt(per(s.perfGenerator['task-clock'] * 1000))} |`,
     );
   }
 }
