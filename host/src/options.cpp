@@ -130,7 +130,7 @@ parsed_options parse_options(int argc, char** argv) {
        "plugin setting (repeatable); also MICROSOCKETS_<PLUGIN>_<KEY>");
   settings.add_options()  // limits for a host exposed to the internet
       ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections)->value_name("N"),
-       "open TCP connections; more are closed at once (503); 0: the fd limit less 64")
+       "open TCP connections; more are closed at once (with a 503 on a plain port); 0: the fd limit less 64")
       ("close-timeout", po::value(&o.close_timeout_seconds)->default_value(o.close_timeout_seconds)->value_name("SECONDS"),
        "time a closing connection has to finish before it is cut")
       ("max-rooms-per-connection",

@@ -56,6 +56,9 @@ std::optional<std::string> request_info::query(std::string_view key) const {
 }
 
 std::optional<std::string> request_info::header(std::string_view name) const {
+  // A name holding ':' or a line break is no header name, and would match
+  // inside another header's line.
+  if (name.empty() || name.find_first_of(":\r\n") != std::string_view::npos) return std::nullopt;
   const std::string wanted = lower(name) + ": ";
   std::string_view rest = headers_;
   while (!rest.empty()) {
