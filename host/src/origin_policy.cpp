@@ -1,5 +1,6 @@
 #include "origin_policy.hpp"
 
+#include <boost/algorithm/string/case_conv.hpp>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -20,7 +21,7 @@ origin_policy::origin_policy(const std::vector<std::string>& patterns) {
 
 std::optional<origin_policy::origin> origin_policy::parse(std::string_view text) {
   std::string s(text);
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  boost::algorithm::to_lower(s);
   const auto sep = s.find("://");
   if (sep == std::string::npos || sep == 0) return std::nullopt;
   origin o{s.substr(0, sep), s.substr(sep + 3), ""};

@@ -1,25 +1,16 @@
 #include "request_info.hpp"
 
+#include <boost/algorithm/string/case_conv.hpp>
 #include <boost/url/parse.hpp>
 
 #include <algorithm>
-#include <cctype>
 
 namespace microsockets {
-namespace {
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
-}  // namespace
 
 request_info::request_info(std::string_view target, std::string remote) : target_(target), remote_(std::move(remote)) {}
 
 void request_info::add_header(std::string_view name, std::string_view value) {
-  const std::string key = lower(name);
+  const std::string key = boost::algorithm::to_lower_copy(std::string(name));
   if (key == "upgrade" || key == "connection" || key == "sec-websocket-key" || key == "sec-websocket-version") return;
   headers_ += key;
   headers_ += ": ";
@@ -59,7 +50,7 @@ std::optional<std::string> request_info::header(std::string_view name) const {
   // A name holding ':' or a line break is no header name, and would match
   // inside another header's line.
   if (name.empty() || name.find_first_of(":\r\n") != std::string_view::npos) return std::nullopt;
-  const std::string wanted = lower(name) + ": ";
+  const std::string wanted = boost::algorithm::to_lower_copy(std::string(name)) + ": ";
   std::string_view rest = headers_;
   while (!rest.empty()) {
     auto end = rest.find('\n');
