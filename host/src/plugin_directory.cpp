@@ -4,9 +4,14 @@
 #include "log.hpp"
 #include "stats.hpp"
 
+#include <fmt/ranges.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 namespace microsockets {
 namespace fs = std::filesystem;
@@ -33,11 +38,16 @@ bool contains(const plugin_table& table, const plugin* p) {
 
 plugin_directory::plugin_directory(fs::path dir, host_services& host) : dir_(std::move(dir)), host_(host) {}
 
-std::optional<plugin_directory::signature> plugin_directory::sign(const fs::path& file) {
+std::variant<plugin_directory::signature, std::string> plugin_directory::sign(const fs::path& file) {
   struct ::stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    return std::string(errno == ENOENT && fs::is_symlink(fs::symlink_status(file)) ? "a link to nothing"
+                                                                                  : std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return std::string("not a regular file");
+  if (::access(file.c_str(), R_OK) != 0) return fmt::format("cannot be read: {}", std::strerror(errno));
   std::error_code ec;
   auto modified = fs::last_write_time(file, ec);
-  if (ec || ::stat(file.c_str(), &st) != 0) return std::nullopt;
+  if (ec) return ec.message();
   return signature{modified, std::uintmax_t(st.st_size), std::uintmax_t(st.st_ino)};
 }
 
@@ -45,15 +55,21 @@ std::map<std::string, fs::path> plugin_directory::list() const {
   std::map<std::string, fs::path> files;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_, ec))
-    if (entry.path().extension() == ".so" && entry.is_regular_file(ec)) files.emplace(entry.path().filename(), entry.path());
+    if (entry.path().extension() == ".so" && !entry.is_directory(ec)) files.emplace(entry.path().filename(), entry.path());
   if (ec) log::error("cannot read plugins directory '{}': {}", dir_.string(), ec.message());
   return files;
 }
 
-std::shared_ptr<const plugin_table> plugin_directory::load() {
+std::shared_ptr<const plugin_table> plugin_directory::load(bool strict) {
   // A first load is a reload from nothing.
-  auto first = reload(*plugin_table::build({}));
+  auto first = reload(*plugin_table::build({}), strict);
   return first ? first : plugin_table::build({});  // an empty directory
+}
+
+void plugin_directory::refused(std::string_view label, std::string_view plugin, std::string_view why, bool loaded) {
+  log::error("refusing plugin {}: {}{}", label, why, loaded ? "; the loaded version keeps serving" : "");
+  counters.plugin_refused(plugin);
+  failures_.push_back(fmt::format("{}: {}", label, why));
 }
 
 std::shared_ptr<const plugin_table> plugin_directory::settle(
@@ -67,8 +83,7 @@ std::shared_ptr<const plugin_table> plugin_directory::settle(
     for (const auto& [p, reason] : refused) {
       auto old = replaces.find(p.get());
       const bool kept = old != replaces.end();
-      log::error("refusing plugin {}: {}{}", p->label(), reason, kept ? "; the loaded version keeps serving" : "");
-      counters.plugin_refused(p->name());
+      this->refused(p->label(), p->name(), reason, kept);
       auto at = std::find(next.begin(), next.end(), p);
       if (!kept) {
         next.erase(at);
@@ -80,7 +95,8 @@ std::shared_ptr<const plugin_table> plugin_directory::settle(
   }
 }
 
-std::shared_ptr<const plugin_table> plugin_directory::reload(const plugin_table& current) {
+std::shared_ptr<const plugin_table> plugin_directory::reload(const plugin_table& current, bool strict) {
+  failures_.clear();
   std::map<std::string, std::shared_ptr<plugin>> old_by_file;
   for (const auto& p : current.plugins()) old_by_file[p->file().filename().string()] = p;
 
@@ -97,32 +113,37 @@ std::shared_ptr<const plugin_table> plugin_directory::reload(const plugin_table&
       serving.insert(old->second.get());
     };
     auto sig = sign(file);
-    if (!sig || seen_[name] == *sig) {  // unchanged (or vanished while we looked)
+    if (auto* why = std::get_if<std::string>(&sig)) {
+      // Broken in place (a link whose target went, a file made unreadable):
+      // what serves keeps serving, and it is said every time it is tried.
+      seen_.erase(name);
+      refused(name, loaded ? old->second->name() : name, *why, loaded);
       if (loaded) keep_old();
       continue;
     }
-    seen_[name] = *sig;
+    if (seen_[name] == std::get<signature>(sig)) {  // unchanged
+      if (loaded) keep_old();
+      continue;
+    }
+    seen_[name] = std::get<signature>(sig);
     changed = true;
     try {
       auto fresh = plugin::load(file, host_);
       if (loaded) replaces[fresh.get()] = old->second;
       next.push_back(std::move(fresh));
     } catch (const plugin_error& e) {
-      log::error("refusing plugin {}: {}{}", name, e.what(), loaded ? "; the loaded version keeps serving" : "");
-      counters.plugin_refused(loaded ? old->second->name() : name);
+      refused(name, loaded ? old->second->name() : name, e.what(), loaded);
       if (loaded) keep_old();
     }
   }
-  for (auto it = seen_.begin(); it != seen_.end();)  // forget removed files
-    if (!files.contains(it->first)) {
-      changed = changed || old_by_file.contains(it->first);
-      it = seen_.erase(it);
-    } else {
-      ++it;
-    }
+  std::erase_if(seen_, [&](const auto& entry) { return !files.contains(entry.first); });  // forget removed files
+  for (const auto& [name, p] : old_by_file) changed = changed || !files.contains(name);
   if (!changed) return nullptr;
 
   auto table = settle(std::move(next), std::move(serving), replaces);
+  if (strict && !failures_.empty())  // before any on_startup: nothing was started
+    throw plugin_error(fmt::format("{} (start with --allow-missing-plugins to serve without {})",
+                                   fmt::join(failures_, "; "), failures_.size() == 1 ? "it" : "them"));
   for (const auto& p : table->plugins()) {
     if (contains(current, p.get())) continue;
     if (auto old = replaces.find(p.get()); old != replaces.end()) hand_over_state(*old->second, *p);

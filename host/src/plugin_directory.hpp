@@ -11,6 +11,9 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
 namespace microsockets {
@@ -20,8 +23,10 @@ class plugin_directory {
   plugin_directory(std::filesystem::path dir, host_services& host);
 
   // Loads every .so file, in file-name order: of two that claim one event,
-  // the first one's name wins.
-  std::shared_ptr<const plugin_table> load();
+  // the first one's name wins. With `strict`, a file that cannot be loaded
+  // (a dangling link, unreadable, not a plugin, refused) fails the start:
+  // plugin_error names every such file, before any on_startup has run.
+  std::shared_ptr<const plugin_table> load(bool strict);
 
   // Compares the directory with `current`: loads new and changed files, drops
   // removed ones, keeps the old version of any file whose new version is
@@ -33,7 +38,7 @@ class plugin_directory {
   // before the table is returned. The plugins the new table drops are stopped
   // (on_shutdown) and unloaded when the last event using them returns.
   // Returns null when nothing changed.
-  std::shared_ptr<const plugin_table> reload(const plugin_table& current);
+  std::shared_ptr<const plugin_table> reload(const plugin_table& current) { return reload(current, false); }
 
  private:
   // What identifies one version of a file.
@@ -44,19 +49,26 @@ class plugin_directory {
     bool operator==(const signature&) const = default;
   };
 
-  std::map<std::string, std::filesystem::path> list() const;  // by file name
-  static std::optional<signature> sign(const std::filesystem::path& file);
+  std::shared_ptr<const plugin_table> reload(const plugin_table& current, bool strict);
+  // Every entry named *.so that is not a folder, by file name: a dangling
+  // link is listed too, so that it fails loudly instead of vanishing.
+  std::map<std::string, std::filesystem::path> list() const;
+  // The file's version, or why it cannot be read.
+  static std::variant<signature, std::string> sign(const std::filesystem::path& file);
+  // Logs and counts a file that could not be loaded; `loaded`: a version of it serves on.
+  void refused(std::string_view label, std::string_view plugin, std::string_view why, bool loaded);
   // The table of `next` once every conflict is settled: a refused new version
   // gives way to its old version (in `replaces`), which then serves.
-  static std::shared_ptr<const plugin_table> settle(std::vector<std::shared_ptr<plugin>> next,
-                                                    std::set<const plugin*> serving,
-                                                    const std::map<const plugin*, std::shared_ptr<plugin>>& replaces);
+  std::shared_ptr<const plugin_table> settle(std::vector<std::shared_ptr<plugin>> next, std::set<const plugin*> serving,
+                                             const std::map<const plugin*, std::shared_ptr<plugin>>& replaces);
 
   std::filesystem::path dir_;
   host_services& host_;
   // The version of each file last tried, loaded or refused, so a refused file
   // is tried again only once it changes.
   std::map<std::string, signature> seen_;
+  // This pass's files that could not be loaded, as "file: why".
+  std::vector<std::string> failures_;
 };
 
 }  // namespace microsockets

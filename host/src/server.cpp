@@ -78,7 +78,12 @@ void server::start() {
   }
 
   directory_.emplace(opts_.plugins, *this);
-  auto loaded = directory_->load();
+  std::shared_ptr<const plugin_table> loaded;
+  try {
+    loaded = directory_->load(!opts_.allow_missing_plugins);
+  } catch (const plugin_error& e) {
+    throw startup_error(fmt::format("cannot start with the plugins of '{}': {}", opts_.plugins.string(), e.what()));
+  }
   if (loaded->plugins().empty()) log::warn("no plugins loaded from '{}'", opts_.plugins.string());
   table_.store(std::move(loaded));
 
@@ -92,6 +97,7 @@ void server::start() {
     throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
   }
   if (tls_) log::info("TLS certificate: {}", tls_->describe());
+  for (const auto& warning : questionable_settings(opts_)) log::warn("{}", warning);
   if (!origins_.restricted() && !address.is_loopback())
     log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
               opts_.host);

@@ -157,8 +157,30 @@ test('an unknown variable, a bad value or an unknown name in the file is one lin
   }
 });
 
+test('settings that contradict each other are refused with one line; doubtful ones are warned at start', async (t) => {
+  for (const [args, message] of [
+    [['--max-message', '2000000'], /--max-message 2000000 cannot be delivered within --max-output 1048576 \(a frame of it takes 2000010 bytes\)/],
+    [['--max-output', '65536'], /--max-message 65536 cannot be delivered within --max-output 65536/],
+    [['--max-rate', '10', '--max-rate-burst', '0.5'], /--max-rate-burst 0\.5 admits no message: it must be at least 1/],
+    [['--max-control-rate', '-1'], /must not be negative/],
+  ]) {
+    const r = run('--plugins', '/nonexistent', ...args);
+    assert.equal(r.status, 2, `${args}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    assert.match(r.stderr, message);
+  }
+  const host = stopAfter(t, await startHost({
+    plugins: probe, args: ['--max-rate-burst', '5', '--max-rooms-per-connection', '0', '--max-message', '65000', '--max-output', '65004'],
+  }));
+  assert.match(host.log(), /warn.*--max-rate-burst has no effect without --max-rate/);
+  assert.match(host.log(), /warn.*every join is refused/);
+});
+
 test('a plugin named host is refused: MICROSOCKETS_HOST_* belong to the host', async (t) => {
-  const host = stopAfter(t, await startHost({ plugins: { ...probe, '20-host.so': testPlugin('named_host') } }));
+  const host = stopAfter(t, await startHost({
+    plugins: { ...probe, '20-host.so': testPlugin('named_host') },
+    args: ['--allow-missing-plugins'],
+  }));
   assert.match(host.log(), /refusing plugin 'host' \(20-host\.so\): its name is reserved: MICROSOCKETS_HOST_\* configure the host itself/);
   const c = await Client.open(host.url);
   assert.equal(await c.ask('hosted', '', 'unknown'), 'hosted', 'its handler is not there');
