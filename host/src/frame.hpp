@@ -11,6 +11,9 @@ namespace microsockets {
 
 constexpr std::size_t max_frame_header = 10;
 
+// The length of the header of a server frame carrying `n` bytes.
+constexpr std::size_t frame_header_bytes(std::uint64_t n) { return n < 126 ? 2 : n <= 0xffff ? 4 : 10; }
+
 // Writes the header of a final text frame carrying `n` bytes; returns its length.
 inline std::size_t write_frame_header(char* out, std::uint64_t n) {
   out[0] = char(0x81);  // FIN + text

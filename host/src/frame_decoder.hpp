@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace microsockets {
 
@@ -63,6 +64,11 @@ class frame_decoder {
   // A fragmented message is being assembled.
   bool in_message() const { return message_kind_ != none; }
 
+  // Fragments that carried no byte and ended no message, since the last call:
+  // they cost the host a frame's work each and are bounded by no message
+  // size, so the session counts them against its frame rate.
+  std::uint16_t take_empty_fragments() { return std::exchange(empty_fragments_, 0); }
+
  private:
   static constexpr std::uint8_t none = 0xff;
 
@@ -73,6 +79,7 @@ class frame_decoder {
   std::unique_ptr<std::string> fragments_;  // only while a fragmented message is open
   utf8_validator utf8_;
   std::uint8_t message_kind_ = none;         // frame_kind of the open message
+  std::uint16_t empty_fragments_ = 0;  // saturates: one decode sees a few thousand at most
 };
 
 template <class Sink>
@@ -142,6 +149,7 @@ decode_result frame_decoder::decode(char* data, std::size_t size, std::size_t ma
     const auto kind = opcode == 0 ? frame_kind(message_kind_) : opcode == 1 ? frame_kind::text : frame_kind::binary;
     if (kind == frame_kind::text && !utf8_.feed(body)) return fail(at, 1007, "text not UTF-8");
     if (!fin) {
+      if (n == 0 && empty_fragments_ < 0xffff) ++empty_fragments_;
       if (!fragments_) fragments_ = std::make_unique<std::string>();
       fragments_->append(body);
       message_kind_ = std::uint8_t(kind);

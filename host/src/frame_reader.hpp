@@ -31,6 +31,9 @@ class frame_reader {
     return r;
   }
 
+  // See frame_decoder::take_empty_fragments.
+  std::uint16_t take_empty_fragments() { return decoder_.take_empty_fragments(); }
+
   // Bytes held for a frame not yet whole.
   std::size_t held_bytes() const { return partial_ ? partial_->size() : 0; }
 

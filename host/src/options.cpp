@@ -1,5 +1,6 @@
 #include "options.hpp"
 
+#include "frame.hpp"
 #include "origin_policy.hpp"
 #include "proxy_trust.hpp"
 
@@ -82,6 +83,16 @@ void store_unset(po::parsed_options source, po::variables_map& vm) {
 
 }  // namespace
 
+std::vector<std::string> questionable_settings(const options& o) {
+  std::vector<std::string> out;
+  if (o.max_rate_burst > 0 && o.max_rate <= 0) out.push_back("--max-rate-burst has no effect without --max-rate");
+  if (o.max_rooms_per_connection == 0 || o.max_room_name_bytes == 0)
+    out.push_back("--max-rooms-per-connection or --max-room-name is 0: every join is refused");
+  if (o.close_timeout_seconds == 0)
+    out.push_back("--close-timeout is 0: a closing connection is cut at once, before its close frame is read");
+  return out;
+}
+
 std::string setting_variable(std::string_view plugin, std::string_view key) {
   std::string name = fmt::format("MICROSOCKETS_{}_{}", plugin, key);
   for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(static_cast<unsigned char>(c)) : '_';
@@ -113,6 +124,8 @@ parsed_options parse_options(int argc, char** argv) {
       ("plugins", po::value(&plugins)->default_value(plugins)->value_name("DIR"), "directory of plugin .so files")
       ("static", po::value<std::string>()->value_name("DIR"), "serve the files of DIR over HTTP")
       ("watch", po::bool_switch(&o.watch), "reload plugins when their files change")
+      ("allow-missing-plugins", po::bool_switch(&o.allow_missing_plugins),
+       "start even if a plugin file cannot be loaded (default: such a file stops the start)")
       ("threads", po::value(&o.threads)->default_value(o.threads)->value_name("N"), "event loop threads")
       ("log-level", po::value(&level)->default_value(level)->value_name("LEVEL"), "debug, info, warn or error")
       ("log-format", po::value(&format)->default_value(format)->value_name("FORMAT"),
@@ -142,6 +155,9 @@ parsed_options parse_options(int argc, char** argv) {
        "messages a second per connection (more: close 1008); 0: no limit")
       ("max-rate-burst", po::value(&o.max_rate_burst)->default_value(o.max_rate_burst)->value_name("N"),
        "messages allowed at once above --max-rate; 0: one second's worth")
+      ("max-control-rate", po::value(&o.max_control_rate)->default_value(o.max_control_rate)->value_name("FRAMES_PER_S"),
+       "pings, pongs and empty fragments a second per connection while --max-rate is off (more: close 1008); "
+       "0: no limit")
       ("allow-origin", po::value(&o.allow_origins)->composing()->value_name("ORIGIN"),
        "origin whose pages may connect, e.g. https://app.example.com or https://*.example.com "
        "(repeatable; others get 403); default: any")
@@ -199,7 +215,14 @@ parsed_options parse_options(int argc, char** argv) {
         return fail(fmt::format("--set expects plugin.key=value, got '{}'", s));
       o.settings[s.substr(0, eq)] = s.substr(eq + 1);
     }
-  if (o.max_rate < 0 || o.max_rate_burst < 0) return fail("--max-rate and --max-rate-burst must not be negative");
+  if (o.max_rate < 0 || o.max_rate_burst < 0 || o.max_control_rate < 0)
+    return fail("--max-rate, --max-rate-burst and --max-control-rate must not be negative");
+  if (o.max_rate > 0 && o.max_rate_burst > 0 && o.max_rate_burst < 1)
+    return fail(fmt::format("--max-rate-burst {} admits no message: it must be at least 1", o.max_rate_burst));
+  if (const auto largest = o.max_message_bytes + frame_header_bytes(o.max_message_bytes); largest > o.max_output_bytes)
+    return fail(fmt::format("--max-message {} cannot be delivered within --max-output {} (a frame of it takes {} bytes): "
+                            "raise --max-output or lower --max-message",
+                            o.max_message_bytes, o.max_output_bytes, largest));
   try {
     origin_policy check_origins(o.allow_origins);
     proxy_trust check_proxies(o.trust_proxies);

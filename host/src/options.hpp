@@ -35,6 +35,10 @@ struct options {
   // Output a client has not read yet; past it the client is closed with 1013,
   // so one slow reader never grows the server's memory or slows its room.
   std::size_t max_output_bytes = 1024 * 1024;
+  // A plugin file that cannot be loaded stops the start, as nginx refuses a
+  // module it cannot load: a dangling link to an auth plugin must not mean a
+  // host without auth. True: log it and serve without it.
+  bool allow_missing_plugins = false;
   // Reload plugins when their files change (development); SIGHUP always reloads.
   bool watch = false;
   // Files served over plain HTTP on the same port, e.g. the chat page.
@@ -64,6 +68,12 @@ struct options {
   // --max-message and --max-output already bound memory.
   double max_rate = 0;
   double max_rate_burst = 0;
+  // Frames that carry no message (pings, pongs, empty fragments) a second per
+  // connection, while --max-rate is off (with it, they count as messages);
+  // over it: close 1008. Each costs a frame's work and no message bounds
+  // them: an endless stream of empty fragments burned 70 % of a core. No
+  // client needs more than a ping every few seconds. 0: no limit.
+  double max_control_rate = 100;
   // Origins whose pages may connect (exact, or https://*.example.com for
   // subdomains); others get 403. Empty: any, as in Socket.IO and uWebSockets.
   std::vector<std::string> allow_origins;
@@ -90,6 +100,10 @@ struct parsed_options {
 // not read from those after it (flags win over the environment, which wins
 // over the file).
 parsed_options parse_options(int argc, char** argv);
+
+// Settings that are allowed but probably not meant (the start logs each as a
+// warning); settings that contradict each other are refused by parse_options.
+std::vector<std::string> questionable_settings(const options& o);
 
 // The environment variable of a plugin setting: MICROSOCKETS_<PLUGIN>_<KEY>,
 // upper case, other characters as '_'.

@@ -149,6 +149,8 @@ void websocket_session::received(char* data, std::size_t size) {
   if (input_done_) return;  // read and dropped until the peer closes
   const auto r = reader_.read(data, size, server_.opts().max_message_bytes,
                               [this](frame_kind kind, std::string_view payload) { return on_frame(kind, payload); });
+  if (const auto empty = reader_.take_empty_fragments(); empty && !close_code_ && !within_rate(false, empty))
+    close(1008, "frame rate exceeded");
   if (!r.error) return;
   static log_limiter lines;
   if (auto n = lines.allow())
@@ -171,9 +173,10 @@ bool websocket_session::on_frame(frame_kind kind, std::string_view payload) {
       }
       break;
     case frame_kind::ping:
-      if (!close_sent_) queue_control(opcode_pong, payload);
-      break;
     case frame_kind::pong:
+      if (close_code_) break;  // closing: no pong is owed, and nothing more is counted
+      if (!within_rate(false)) close(1008, "frame rate exceeded");
+      else if (kind == frame_kind::ping) queue_control(opcode_pong, payload);
       break;
     case frame_kind::close:
       on_close_frame(payload);
@@ -186,7 +189,7 @@ void websocket_session::on_message(frame_kind kind, std::string_view text) {
   home_.traffic().messages_in.add();
   home_.traffic().bytes_in.add(text.size());
   if (close_code_) return;  // closing: nothing more is dispatched (a rate-limited flood stops here)
-  if (!within_rate()) close(1008, "message rate exceeded");
+  if (!within_rate(true)) close(1008, "message rate exceeded");
   else if (kind == frame_kind::binary) close(1003, "binary messages are not supported");
   else server_.received(*this, text);
 }
@@ -377,15 +380,20 @@ bool websocket_session::within_output_limit(std::size_t more) {
   return false;
 }
 
-bool websocket_session::within_rate() {
+bool websocket_session::within_rate(bool message, std::uint32_t frames) {
+  // With --max-rate every frame a peer sends takes from it; without, only
+  // the frames that are no message do, from --max-control-rate.
   const auto& o = server_.opts();
-  if (o.max_rate <= 0 || rate_.take(o.max_rate, o.max_rate_burst > 0 ? o.max_rate_burst : std::max(o.max_rate, 1.0)))
-    return true;
+  const bool messages_limited = o.max_rate > 0;
+  const double rate = messages_limited ? o.max_rate : message ? 0 : o.max_control_rate;
+  if (rate <= 0) return true;
+  const double burst = messages_limited && o.max_rate_burst > 0 ? o.max_rate_burst : std::max(rate, 1.0);
+  if (rate_.take(rate, burst, frames)) return true;
   counters.rate_limited.fetch_add(1, std::memory_order_relaxed);
   static log_limiter lines;
   if (auto n = lines.allow())
-    log::info("connection {} ({}): closing with 1008, over {} messages/s{}", id_, request_.remote(), o.max_rate,
-              log_limiter::suppressed_note(*n));
+    log::info("connection {} ({}): closing with 1008, over {} {}/s{}", id_, request_.remote(), rate,
+              messages_limited ? "messages" : "control or empty frames", log_limiter::suppressed_note(*n));
   return false;
 }
 

@@ -122,7 +122,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
 
   // Limits (issue 9).
   bool within_output_limit(std::size_t more);  // false (and counted) past max_output_bytes
-  bool within_rate();  // false (and counted) for a message over --max-rate
+  // False (and counted) for `frames` frames over --max-rate, or, when they
+  // are no message (`message` false), over --max-control-rate.
+  bool within_rate(bool message, std::uint32_t frames = 1);
   void begin_closing();  // from here the connection has close_timeout_seconds left
   void cut();
 

@@ -13,7 +13,11 @@ const probe = { '10-probe.so': testPlugin('probe') };
 const upgraded = (socket) => waitFor(() => socket.received.includes('\r\n\r\n'), 'the 101 response');
 
 test('a client that pings and never reads is closed, and the host stays small', async (t) => {
-  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-output', '65536', '--close-timeout', '1'] }));
+  // No control-frame rate: this flood must reach the output bound.
+  const host = stopAfter(t, await startHost({
+    plugins: probe,
+    args: ['--max-output', '65536', '--max-message', '32768', '--close-timeout', '1', '--max-control-rate', '0'],
+  }));
   const before = rssBytes(host.proc.pid);
   const socket = await rawSocket(host.port, upgradeRequest(host.port));
   await upgraded(socket);
@@ -173,7 +177,8 @@ test('a client over --max-rate is closed with 1008 and counted; one within it is
 });
 
 test('a flood of frames that carry no message (empty fragments, pongs) leaves the other connections their turn', async (t) => {
-  const host = stopAfter(t, await startHost({ plugins: probe }));
+  // Without the frame rate that would close the flooders first: the turn's own bound at work.
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-control-rate', '0'] }));
   const floods = {
     'empty fragments': Buffer.concat(Array.from({ length: 10000 }, () => encodeFrame({ opcode: 0, fin: false }))),
     pongs: Buffer.concat(Array.from({ length: 10000 }, () => encodeFrame({ opcode: 0xa }))),
@@ -200,6 +205,47 @@ test('a flood of frames that carry no message (empty fragments, pongs) leaves th
     flooder.socket.destroy();
     other.socket.destroy();
   }
+});
+
+test('pings, pongs and empty fragments past --max-control-rate close with 1008 and are counted; a few are answered', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-control-rate', '50'] }));
+  const floods = {
+    pings: encodeFrame({ opcode: 9, payload: Buffer.from('p') }),
+    pongs: encodeFrame({ opcode: 0xa }),
+    'empty fragments': encodeFrame({ opcode: 0, fin: false }),
+  };
+  let closed = 0;
+  for (const [name, one] of Object.entries(floods)) {
+    const c = await RawClient.open(host.port);
+    if (name === 'empty fragments') c.send(text('{"event":"echo","payload":"', { fin: false }));
+    else {  // within the rate: answered as usual
+      c.send(...Array.from({ length: 10 }, () => one), text('{"event":"echo","payload":"calm"}'));
+      for (let i = 0; name === 'pings' && i < 10; i++) assert.equal((await c.nextFrame()).opcode, 0xa);
+      assert.deepEqual(await c.nextEvent(), { event: 'echo', payload: 'calm' });
+    }
+    c.send(Buffer.concat(Array.from({ length: 2000 }, () => one)));
+    let frame;
+    do frame = await c.nextFrame(); while (frame.opcode === 0xa);
+    assert.equal(frame.opcode, 8, `${name}: a close frame`);
+    assert.equal(frame.payload.readUInt16BE(0), 1008, name);
+    assert.match(frame.payload.subarray(2).toString(), /frame rate exceeded/);
+    c.destroy();
+    closed += 1;
+    await waitFor(async () => (await metrics(host)).rate_limited_total === closed, `${name}: counted`);
+  }
+  assert.match(host.log(), /closing with 1008, over 50 control or empty frames\/s/);
+});
+
+test('with --max-rate, pings count as messages', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-rate', '5', '--max-rate-burst', '20'] }));
+  const c = await RawClient.open(host.port);
+  c.send(...Array.from({ length: 40 }, () => encodeFrame({ opcode: 9 })));
+  let frame;
+  do frame = await c.nextFrame(); while (frame.opcode === 0xa);
+  assert.equal(frame.opcode, 8);
+  assert.equal(frame.payload.readUInt16BE(0), 1008);
+  c.destroy();
+  assert.match(host.log(), /over 5 messages\/s/);
 });
 
 test("the host's sockets are close-on-exec: a plugin's child process cannot hold a connection open", async (t) => {
