@@ -151,6 +151,9 @@ parsed_options parse_options(int argc, char** argv) {
        "rooms one connection may be in (more: join refused)")
       ("max-room-name", po::value(&o.max_room_name_bytes)->default_value(o.max_room_name_bytes)->value_name("BYTES"),
        "longest room name (longer: join refused)")
+      ("max-room-names-bytes",
+       po::value(&o.max_room_names_bytes)->default_value(o.max_room_names_bytes)->value_name("BYTES"),
+       "bytes of the names of one connection's rooms together (more: join refused)")
       ("max-rate", po::value(&o.max_rate)->default_value(o.max_rate)->value_name("MSGS_PER_S"),
        "messages a second per connection (more: close 1008); 0: no limit")
       ("max-rate-burst", po::value(&o.max_rate_burst)->default_value(o.max_rate_burst)->value_name("N"),

@@ -316,8 +316,8 @@ std::optional<ms_status> server::check_join(ms_conn_id conn, std::string_view ro
   auto s = find_session(conn);
   if (!s) return MS_GONE;
   // From another thread the count may be a join or two behind: a bound, not an exact quota.
-  if (!worker_for(conn)->may_join(*s, room, opts_.max_rooms_per_connection))
-    return refuse(fmt::format("already in {} rooms", opts_.max_rooms_per_connection));
+  if (auto why = worker_for(conn)->join_refusal(*s, room, opts_.max_rooms_per_connection, opts_.max_room_names_bytes))
+    return refuse(*why);
   return std::nullopt;
 }
 

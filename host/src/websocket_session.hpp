@@ -45,6 +45,7 @@ class worker;
 struct connection_state {
   std::map<std::string, std::string, std::less<>> attributes;
   std::vector<std::string> rooms;  // in join order
+  std::size_t room_bytes = 0;      // the names' bytes together (--max-room-names-bytes)
 };
 
 class websocket_session final : public std::enable_shared_from_this<websocket_session>,
@@ -89,7 +90,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
     auto next = state_.load(std::memory_order_relaxed);
     auto copy = next ? std::make_shared<connection_state>(*next) : std::make_shared<connection_state>();
     change(*copy);
-    if (copy->attributes.empty() && copy->rooms.empty()) copy.reset();
+    if (copy->attributes.empty() && copy->rooms.empty()) copy.reset();  // room_bytes is 0 then
     state_.store(std::move(copy), std::memory_order_release);
   }
   void set_attribute(std::string_view key, std::string_view value);  // worker's thread

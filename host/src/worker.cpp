@@ -2,6 +2,8 @@
 
 #include "websocket_session.hpp"
 
+#include <fmt/format.h>
+
 #include <array>
 
 namespace microsockets {
@@ -120,21 +122,31 @@ std::shared_ptr<websocket_session> worker::find_shared(ms_conn_id id) {
 
 bool worker::join(websocket_session& s, std::string_view room) {
   if (!rooms_.join(room, &s)) return false;
-  s.change_state([&](connection_state& state) { state.rooms.emplace_back(room); });
+  s.change_state([&](connection_state& state) {
+    state.rooms.emplace_back(room);
+    state.room_bytes += room.size();
+  });
   room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
   room_names_stale_ = true;
   return true;
 }
 
-bool worker::may_join(websocket_session& s, std::string_view room, std::size_t max_rooms) {
+std::optional<std::string> worker::join_refusal(websocket_session& s, std::string_view room, std::size_t max_rooms,
+                                                std::size_t max_room_bytes) {
   const auto state = s.state();  // as last published: any thread may ask
-  if (!state) return max_rooms > 0;
-  return state->rooms.size() < max_rooms || std::find(state->rooms.begin(), state->rooms.end(), room) != state->rooms.end();
+  const std::size_t rooms = state ? state->rooms.size() : 0, bytes = state ? state->room_bytes : 0;
+  if (rooms < max_rooms && bytes + room.size() <= max_room_bytes) return std::nullopt;
+  if (state && std::find(state->rooms.begin(), state->rooms.end(), room) != state->rooms.end()) return std::nullopt;
+  if (rooms >= max_rooms) return fmt::format("already in {} rooms", max_rooms);
+  return fmt::format("its rooms' names would take {} bytes (limit {})", bytes + room.size(), max_room_bytes);
 }
 
 bool worker::leave(websocket_session& s, std::string_view room) {
   if (!rooms_.leave(room, &s)) return false;
-  s.change_state([&](connection_state& state) { std::erase(state.rooms, room); });
+  s.change_state([&](connection_state& state) {
+    std::erase(state.rooms, room);
+    state.room_bytes -= room.size();
+  });
   room_count_.store(rooms_.room_count(), std::memory_order_relaxed);
   room_names_stale_ = true;
   return true;

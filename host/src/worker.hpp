@@ -24,6 +24,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -91,8 +92,10 @@ class worker {
   // session's new room list. join: false if it was a member already;
   // leave: false if it was not one.
   bool join(websocket_session& s, std::string_view room);
-  // False if joining `room` would put `s` in more than `max_rooms`. Any thread.
-  bool may_join(websocket_session& s, std::string_view room, std::size_t max_rooms);
+  // Why `s` may not join `room`: it would be in more than `max_rooms`, or its
+  // rooms' names would take more than `max_room_bytes`. Any thread.
+  std::optional<std::string> join_refusal(websocket_session& s, std::string_view room, std::size_t max_rooms,
+                                          std::size_t max_room_bytes);
   bool leave(websocket_session& s, std::string_view room);
   // Rooms with a member here, as last published; any thread.
   std::size_t room_count() const { return room_count_.load(std::memory_order_relaxed); }

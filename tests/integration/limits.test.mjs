@@ -162,6 +162,21 @@ test('rooms per connection and room name length are limited; the join is refused
   await c.close();
 });
 
+test("the bytes of a connection's room names together are limited; a leave makes room again", async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-room-names-bytes', '40'] }));
+  const c = await Client.open(host.url);
+  for (const room of ['room-0001', 'room-0002', 'room-0003', 'room-0004']) assert.equal(await c.ask('join_status', room), 'ok');
+  assert.equal(await c.ask('join_status', 'room-0005'), 'refused');  // 36 + 9 bytes
+  assert.equal(await c.ask('join_status', 'r5'), 'ok');              // 38
+  assert.equal(await c.ask('join_status', 'r6x'), 'refused');        // 41
+  assert.equal(await c.ask('join_status', 'room-0001'), 'ok');       // already in it: no new bytes
+  assert.equal(await c.ask('leave', 'room-0004', 'left'), 'room-0004');
+  assert.equal(await c.ask('join_status', 'room-0005'), 'ok');       // 38 - 9 + 9
+  assert.equal((await metrics(host)).rooms_refused_total, 2);
+  assert.match(host.log(), /join refused: its rooms' names would take 45 bytes \(limit 40\)/);
+  await c.close();
+});
+
 test('a client over --max-rate is closed with 1008 and counted; one within it is not', async (t) => {
   const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-rate', '50', '--max-rate-burst', '20'] }));
   const calm = await Client.open(host.url);
