@@ -154,6 +154,8 @@ parsed_options parse_options(int argc, char** argv) {
       ("max-room-names-bytes",
        po::value(&o.max_room_names_bytes)->default_value(o.max_room_names_bytes)->value_name("BYTES"),
        "bytes of the names of one connection's rooms together (more: join refused)")
+      ("max-broadcast-rooms", po::value(&o.max_broadcast_rooms)->default_value(o.max_broadcast_rooms)->value_name("N"),
+       "rooms one broadcast may list (more: broadcast refused)")
       ("max-rate", po::value(&o.max_rate)->default_value(o.max_rate)->value_name("MSGS_PER_S"),
        "messages a second per connection (more: close 1008); 0: no limit")
       ("max-rate-burst", po::value(&o.max_rate_burst)->default_value(o.max_rate_burst)->value_name("N"),

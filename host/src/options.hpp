@@ -67,6 +67,9 @@ struct options {
   // bytes made one 10-byte chat message 261 MB of Redis traffic. 1,000 rooms
   // of 16-byte names fit.
   std::size_t max_room_names_bytes = 16 * 1024;
+  // A plugin's broadcast to more rooms than this gets MS_REFUSED: what one
+  // message may cost every host (and Redis) grows with its rooms.
+  std::size_t max_broadcast_rooms = 1000;
   // Messages a second per connection, a token bucket holding max_rate_burst
   // (0: one second's worth); over it: close 1008. Off (0) by default: the
   // right rate is the application's (a game sends 60/s, a chat 1/s) and

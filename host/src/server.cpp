@@ -341,6 +341,14 @@ ms_status server::rooms(ms_conn_id conn, std::vector<std::string>& out) {
 ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string_view payload, bool payload_is_json,
                             std::vector<std::string> rooms, bool skip_self) {
   if (payload_is_json && !is_json(payload)) return MS_INVALID;
+  if (rooms.size() > opts_.max_broadcast_rooms) {
+    counters.broadcasts_refused.fetch_add(1, std::memory_order_relaxed);
+    static log_limiter lines;
+    if (auto n = lines.allow())
+      log::info("broadcast '{}' to {} rooms refused (limit {}){}", event, rooms.size(), opts_.max_broadcast_rooms,
+                log_limiter::suppressed_note(*n));
+    return MS_REFUSED;
+  }
   auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});

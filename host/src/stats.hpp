@@ -84,6 +84,7 @@ class stats {
   metric connections_cut{all, metric::counter, "connections_cut_total", "Connections still closing after --close-timeout, cut."};
   metric origins_refused{all, metric::counter, "origins_refused_total", "Upgrades refused with 403 for their Origin (--allow-origin)."};
   metric rooms_refused{all, metric::counter, "rooms_refused_total", "Joins refused by --max-rooms-per-connection or --max-room-name."};
+  metric broadcasts_refused{all, metric::counter, "broadcasts_refused_total", "Broadcasts refused for listing more than --max-broadcast-rooms rooms."};
   metric rate_limited{all, metric::counter, "rate_limited_total", "Connections closed with 1008 for going over --max-rate."};
   metric http_errors{all, metric::counter, "http_errors_total", "Requests answered 400, 413, 414 or 431."};
 

@@ -177,6 +177,18 @@ test("the bytes of a connection's room names together are limited; a leave makes
   await c.close();
 });
 
+test('a broadcast to more than --max-broadcast-rooms rooms is refused, counted, and reaches nobody', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-broadcast-rooms', '3'] }));
+  const [a, b] = await Promise.all([Client.open(host.url), Client.open(host.url)]);
+  assert.equal(await b.ask('join', 'r1', 'joined'), 'r1');
+  a.send('say', 'r1,r2,r3,r4|1|too many');
+  a.send('say', 'r1,r2,r3|1|just right');
+  assert.equal(await b.next('said'), 'just right');
+  assert.equal((await metrics(host)).broadcasts_refused_total, 1);
+  assert.match(host.log(), /broadcast 'said' to 4 rooms refused \(limit 3\)/);
+  await Promise.all([a.close(), b.close()]);
+});
+
 test('a client over --max-rate is closed with 1008 and counted; one within it is not', async (t) => {
   const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-rate', '50', '--max-rate-burst', '20'] }));
   const calm = await Client.open(host.url);

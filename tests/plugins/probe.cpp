@@ -146,6 +146,12 @@ MICROSOCKETS_PLUGIN(probe) {
     auto parts = split(ws.payload(), '|');
     ws.broadcast("said", parts.at(2), split(parts.at(0), ','), parts.at(1) == "1");
   });
+  // "skip_self(0/1)|text", to every room of the sender (the chat example's way)
+  app.on("say_to_my_rooms", [](ms::socket& ws) {
+    auto parts = split(ws.payload(), '|');
+    const auto rooms = ws.rooms();
+    ws.broadcast("said", parts.at(1), std::vector<std::string>(rooms.begin(), rooms.end()), parts.at(0) == "1");
+  });
   // "key=value"
   app.on("set", [](ms::socket& ws) {
     auto kv = split(ws.payload(), '=');

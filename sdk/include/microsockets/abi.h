@@ -239,8 +239,8 @@ typedef struct ms_host_api {
   /* Sends one event; `payload` goes out as a JSON string, or when
    * payload_is_json as the JSON value it is (MS_INVALID if it is not JSON). */
   int (*emit)(ms_host* host, ms_conn_id conn, ms_str event, ms_str payload, int payload_is_json);
-  /* MS_OK also when it was a member already. MS_REFUSED past --max-room-name
-   * or --max-rooms-per-connection (nothing joined). */
+  /* MS_OK also when it was a member already. MS_REFUSED past --max-room-name,
+   * --max-rooms-per-connection or --max-room-names-bytes (nothing joined). */
   int (*join)(ms_host* host, ms_conn_id conn, ms_str room);
   /* MS_NOT_FOUND (run in place) when it was not a member. */
   int (*leave)(ms_host* host, ms_conn_id conn, ms_str room);
@@ -248,8 +248,9 @@ typedef struct ms_host_api {
   int (*rooms)(ms_host* host, ms_conn_id conn, ms_str_sink sink, void* sink_user);
   /* Sends to every member of `rooms` (room_count slices, the array owned by
    * the caller, read during the call) once; skips `from` when skip_self.
-   * `from` may be 0 for a broadcast that no connection sends. MS_OK or
-   * MS_INVALID; never MS_GONE. */
+   * `from` may be 0 for a broadcast that no connection sends. MS_OK,
+   * MS_INVALID, or MS_REFUSED for more than --max-broadcast-rooms rooms
+   * (nothing sent); never MS_GONE. */
   int (*broadcast)(ms_host* host, ms_conn_id from, ms_str event, ms_str payload,
                    int payload_is_json, const ms_str* rooms, size_t room_count, int skip_self);
   /* Starts the close handshake: code 1000-1003, 1007-1014 or 3000-4999,
