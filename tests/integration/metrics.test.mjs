@@ -15,7 +15,7 @@ const page = async (host) => {
 test('the page passes promtool check metrics after traffic on two threads', async (t) => {
   const host = stopAfter(t, await startHost({
     plugins: { '10-probe.so': testPlugin('probe'), '30-bad.so': testPlugin('refused_throwing_init') },
-    args: ['--threads', '2'],
+    args: ['--threads', '2', '--allow-missing-plugins'],
   }));
   const a = await Client.open(host.url);
   assert.equal(await a.ask('echo', 'hi'), 'hi');
@@ -90,6 +90,7 @@ test('reloads and refusals are counted per plugin', async (t) => {
       '20-versioned.so': testPlugin('versioned_v1'),
       '30-bad.so': testPlugin('refused_throwing_init'),
     },
+    args: ['--allow-missing-plugins'],
   }));
   let m = await metrics(host);
   assert.equal(m['plugin_refusals_total{plugin="30-bad.so"}'], 1, 'a library that failed to load: its file name');
