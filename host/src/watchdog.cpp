@@ -67,9 +67,10 @@ void watchdog::check(unsigned index) {
   }
   if (new_stall) {
     auto what = m->describe();
-    log::warn("watchdog: worker {} has been in {} for {:.1f} s (--slow-handler {:g} s); its connections wait, "
-              "new ones go to other workers",
-              index, what, seconds(now - m->since_ns), seconds(slow_ns_));
+    const bool last = stuck_count_.load(std::memory_order_relaxed) + 1 == workers_.size();
+    log::warn("watchdog: worker {} has been in {} for {:.1f} s (--slow-handler {:g} s); its connections wait, {}",
+              index, what, seconds(now - m->since_ns), seconds(slow_ns_),
+              last ? "and with no worker free new connections get 503" : "new ones go to other workers");
     counters.slow_handlers.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(mutex_);
     w.slow = true;
