@@ -193,6 +193,7 @@ void server::shutdown() {
 
 void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
   // A stuck worker's connections cannot close: wait for the others'.
+  watchdog_->check_now();
   std::size_t open = 0;
   for (auto& w : workers_)
     if (!watchdog_->stuck(w->index())) open += w->session_count();
@@ -205,6 +206,7 @@ void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
 }
 
 void server::stop_plugins() {
+  watchdog_->check_now();
   worker* runner = nullptr;  // on_shutdown hooks are plugin code: on a worker
   for (auto& w : workers_)
     if (!watchdog_->stuck(w->index())) {
@@ -234,6 +236,7 @@ void server::wait_for_hooks(worker* runner, std::chrono::steady_clock::time_poin
     log::error("on_shutdown hooks did not return within --close-timeout {} s{}{}", opts_.close_timeout_seconds,
                m && m->busy() ? ": still in " : "", m && m->busy() ? m->describe() : "");
   }
+  watchdog_->check_now();
   if (auto stuck = watchdog_->report(); !stuck.empty() || !hooks_done_) {
     // A stuck thread cannot be joined, nor may static destructors run under it.
     if (!stuck.empty()) log::error("exiting with a worker stuck in a plugin call:\n{}", stuck);

@@ -34,8 +34,12 @@ void watchdog::start() { tick(); }
 
 void watchdog::stop() { timer_.cancel(); }
 
-void watchdog::tick() {
+void watchdog::check_now() {
   for (unsigned i = 0; i < workers_.size(); ++i) check(i);
+}
+
+void watchdog::tick() {
+  check_now();
   if (kill_sent_ns_ && plugin_activity::now_ns() - kill_sent_ns_ > kill_grace_ns) {
     log::error("watchdog: the stuck thread did not end the process; aborting from the watchdog");
     std::abort();

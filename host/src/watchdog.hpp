@@ -34,6 +34,9 @@ class watchdog {
 
   void start();  // on the control thread
   void stop();
+  // Looks at every worker now rather than at the next tick (shutdown's
+  // decisions must not wait for it); on the control thread.
+  void check_now();
 
   // Any thread: lock-free.
   bool stuck(unsigned worker) const { return flags_[worker].load(std::memory_order_relaxed); }
