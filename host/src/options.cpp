@@ -212,6 +212,8 @@ parsed_options parse_options(int argc, char** argv) {
     }
   if (!(o.slow_handler_seconds > 0)) return fail("--slow-handler must be more than 0");
   if (o.watchdog_kill_seconds < 0) return fail("--watchdog-kill must not be negative");
+  if (o.watchdog_kill_seconds > 0 && o.watchdog_kill_seconds < o.slow_handler_seconds)
+    return fail("--watchdog-kill must be 0 (never) or at least --slow-handler");
   if (o.max_rate < 0 || o.max_rate_burst < 0) return fail("--max-rate and --max-rate-burst must not be negative");
   try {
     origin_policy check_origins(o.allow_origins);
