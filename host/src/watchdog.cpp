@@ -4,10 +4,14 @@
 #include "log.hpp"
 #include "plugin_activity.hpp"
 #include "stats.hpp"
+#include "systemd_notify.hpp"
 #include "worker.hpp"
 
 #include <csignal>
 #include <cstdlib>
+#include <string>
+
+#include <unistd.h>
 
 namespace microsockets {
 namespace {
@@ -28,7 +32,12 @@ watchdog::watchdog(net::io_context& control, std::vector<worker*> workers, std::
       slow_ns_(std::chrono::nanoseconds(slow).count()),
       kill_ns_(std::chrono::nanoseconds(kill).count()),
       watched_(workers_.size()),
-      flags_(std::make_unique<std::atomic<bool>[]>(workers_.size())) {}
+      flags_(std::make_unique<std::atomic<bool>[]>(workers_.size())) {
+  // sd_watchdog_enabled()'s rules: WATCHDOG_USEC, for this process if WATCHDOG_PID says which.
+  const char* usec = std::getenv("WATCHDOG_USEC");
+  const char* pid = std::getenv("WATCHDOG_PID");
+  if (usec && (!pid || std::to_string(::getpid()) == pid)) ping_every_ns_ = std::atoll(usec) * 1000 / 2;
+}
 
 void watchdog::start() { tick(); }
 
@@ -40,7 +49,12 @@ void watchdog::check_now() {
 
 void watchdog::tick() {
   check_now();
-  if (kill_sent_ns_ && plugin_activity::now_ns() - kill_sent_ns_ > kill_grace_ns) {
+  const auto now = plugin_activity::now_ns();
+  if (ping_every_ns_ > 0 && stuck_count() == 0 && now - last_ping_ns_ >= ping_every_ns_) {
+    systemd_notify::send("WATCHDOG=1");
+    last_ping_ns_ = now;
+  }
+  if (kill_sent_ns_ && now - kill_sent_ns_ > kill_grace_ns) {
     log::error("watchdog: the stuck thread did not end the process; aborting from the watchdog");
     std::abort();
   }

@@ -6,7 +6,9 @@
 // connections (server::next_worker) and /healthz says which they are. With
 // --watchdog-kill, a call that runs that long ends the process: SIGABRT to the
 // stuck thread, whose crash report names the plugin and where it spins, so that
-// the supervisor restarts the host. Nothing stops a stuck call from outside
+// the supervisor restarts the host. Under systemd's WatchdogSec ($WATCHDOG_USEC)
+// it sends WATCHDOG=1 at half that period while no worker is stuck, so that
+// systemd ends and restarts a host whose handler stays stuck. Nothing stops a stuck call from outside
 // without ending the process: its thread is the plugin's until it returns.
 #pragma once
 
@@ -65,6 +67,7 @@ class watchdog {
   std::atomic<std::size_t> stuck_count_{0};
   mutable std::mutex mutex_;
   std::int64_t kill_sent_ns_ = 0;
+  std::int64_t ping_every_ns_ = 0, last_ping_ns_ = 0;  // WATCHDOG=1; 0: not asked for
 };
 
 }  // namespace microsockets

@@ -3,8 +3,10 @@
 // another is free, SIGTERM still ends the host within --close-timeout, and
 // --watchdog-kill ends it with SIGABRT naming the plugin.
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { Client, metrics, startHost, testPlugin, waitFor } from './harness.mjs';
+import { Client, env, metrics, startHost, testPlugin, waitFor } from './harness.mjs';
 
 const plugins = { '10-faulty.so': testPlugin('faulty') };
 const slowLine = (event) =>
@@ -124,4 +126,30 @@ test('a handler that returns within --slow-handler is not reported', async (t) =
   assert.equal((await health(host)).status, 200);
   assert.doesNotMatch(host.log(), /watchdog:/);
   assert.equal((await metrics(host)).slow_handlers_total, 0);
+});
+
+test('under systemd\'s WatchdogSec the host sends WATCHDOG=1 while no worker is stuck, and not while one is', async (t) => {
+  const address = `@microsockets-watchdog-${process.pid}`;
+  const proc = spawn(join(env.build, 'tests/notify_socket'), [address], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => proc.kill());
+  let received = '';
+  proc.stdout.on('data', (d) => (received += d));
+  const pings = () => received.split('\0').filter((m) => m === 'WATCHDOG=1').length;
+  await waitFor(() => received.startsWith('bound\0'), 'the notify socket to be bound');
+  // WatchdogSec=0.4s: a ping every 200 ms.
+  const host = await startHost({ plugins, args: ['--threads', '2'], extraEnv: { NOTIFY_SOCKET: address, WATCHDOG_USEC: '400000' } });
+  t.after(() => host.stop());
+  await waitFor(() => pings() >= 3, 'three WATCHDOG=1');
+
+  const clients = await onEachWorker(host, 2);
+  clients[1].send('spin');
+  await host.waitForLog(slowLine('spin'));
+  const whenStuck = pings();
+  await waitFor(async () => Number((await health(host)).body.match(/worker 1: ([\d.]+) s/)?.[1]) >= 2.5, 'a second and a half more of the spin');
+  assert.ok(pings() <= whenStuck + 1, `${pings() - whenStuck} pings while a worker was stuck`);
+
+  assert.equal(await clients[0].ask('release', '', 'released'), '');
+  await clients[1].next('spun', 15000);
+  const whenBack = pings();
+  await waitFor(() => pings() >= whenBack + 2, 'WATCHDOG=1 again once the worker is back');
 });
