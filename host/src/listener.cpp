@@ -94,7 +94,9 @@ void listener::accept() {
       keep_from_children(socket.native_handle());
       // Chosen now, not as the accept began: a worker may have got stuck since.
       worker& next = self->server_.next_worker();
-      tcp::socket moved(next.context(), self->protocol_, socket.release());
+      const int fd = socket.release(ec);
+      if (ec) return self->accept();  // cannot happen on Linux; the socket is lost, not the listener
+      tcp::socket moved(next.context(), self->protocol_, fd);
       net::post(next.context(), [&next, srv = &self->server_, s = std::move(moved), slot = connection_slot::take()]() mutable {
         std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
       });

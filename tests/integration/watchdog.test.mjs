@@ -153,3 +153,11 @@ test('under systemd\'s WatchdogSec the host sends WATCHDOG=1 while no worker is 
   const whenBack = pings();
   await waitFor(() => pings() >= whenBack + 2, 'WATCHDOG=1 again once the worker is back');
 });
+
+test('an on_shutdown that does not return within --close-timeout is named, and the host exits anyway', async (t) => {
+  const host = await startHost({ plugins, args: ['--close-timeout', '2', '--set', 'faulty.hang_on_shutdown=1'] });
+  t.after(() => host.stop({ killed: true }));
+  host.proc.kill('SIGTERM');
+  assert.deepEqual(await exitWithin(host, 12000), { code: 1, signal: null });
+  assert.match(host.log(), /on_shutdown hooks did not return within --close-timeout 2 s: still in plugin 'faulty' \(.*10-faulty\.so.*\) on_shutdown/);
+});

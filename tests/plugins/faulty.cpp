@@ -1,6 +1,7 @@
 // Plugin code that faults or does not return, for the crash report and the
 // watchdog tests: a null dereference, an abort, a stack overflow, a sleep of
-// the payload's milliseconds, and a spin until another thread's "release".
+// the payload's milliseconds, and a spin until another thread's "release";
+// with the setting faulty.hang_on_shutdown=1, an on_shutdown that does not return.
 #include <microsockets/plugin.hpp>
 
 #include <atomic>
@@ -49,5 +50,9 @@ MICROSOCKETS_PLUGIN(faulty) {
     released = true;
     ws.emit("released");
   });
-  app.on_shutdown([&app] { app.log(microsockets::log_level::info, "on_shutdown ran"); });
+  const bool hang = app.config("hang_on_shutdown").value_or("") == "1";
+  app.on_shutdown([&app, hang] {
+    app.log(microsockets::log_level::info, "on_shutdown ran");
+    if (hang) std::this_thread::sleep_for(std::chrono::seconds(60));
+  });
 }
