@@ -98,7 +98,7 @@ plugin_call::plugin_call(const plugin& p, const char* what, std::string_view eve
   m.who = p.identity();
   m.what = what;
   event = event.substr(0, m.event.size());
-  std::memcpy(m.event.data(), event.data(), event.size());
+  if (!event.empty()) std::memcpy(m.event.data(), event.data(), event.size());  // data() of an empty one may be null
   m.since_ns = plugin_activity::now_ns();
   m.call = slot_.next_call();
   slot_.store(m);
