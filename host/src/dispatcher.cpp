@@ -1,6 +1,7 @@
 #include "dispatcher.hpp"
 
 #include "host_api.hpp"
+#include "plugin_activity.hpp"
 #include "stats.hpp"
 
 #include <chrono>
@@ -18,10 +19,16 @@ int run_position(ms_call* c, std::size_t position) {
   int rc = MS_OK;
   if (position < chain.size()) {
     const auto& mw = chain[position];
-    rc = mw.cb.fn(mw.cb.user, c);
+    {
+      plugin_call running(*mw.owner, "middleware", c->event);
+      rc = mw.cb.fn(mw.cb.user, c);
+    }
     if (!check_plugin_result(rc, *mw.owner, "middleware", c->event) && !c->failed) c->failed = "a middleware";
   } else if (const auto* handler = c->handler) {
-    rc = handler->cb.fn(handler->cb.user, c);
+    {
+      plugin_call running(*handler->owner, "handler", c->event);
+      rc = handler->cb.fn(handler->cb.user, c);
+    }
     if (!check_plugin_result(rc, *handler->owner, "handler", c->event) && !c->failed) c->failed = "the handler";
   }
   c->current = caller;

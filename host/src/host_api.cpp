@@ -4,6 +4,7 @@
 #include "handshake.hpp"
 #include "log.hpp"
 #include "log_limiter.hpp"
+#include "plugin_activity.hpp"
 #include "stats.hpp"
 
 #include <boost/algorithm/string/case_conv.hpp>
@@ -175,7 +176,8 @@ const ms_host_api table = {
         [](ms_host* h, ms_conn_id c, ms_str room, ms_on_members done, void* user) {
           if (!done) return int(MS_INVALID);
           return int(services(h)->room_members(h->plugin, c, view(room),
-                                               [done, user](ms_status rc, const std::vector<ms_conn_id>& ids) {
+                                               [p = h->plugin, done, user](ms_status rc, const std::vector<ms_conn_id>& ids) {
+                                                 plugin_call running(*p, "room_members answer");
                                                  done(user, int(rc), ids.data(), ids.size());
                                                }));
         },
@@ -218,8 +220,15 @@ bool check_plugin_result(int rc, const plugin& p, std::string_view what, std::st
 }
 
 void run_lifecycle_hooks(plugin& p, std::vector<callback<ms_on_lifecycle>> registrations::*hooks,
-                         std::string_view what) {
-  for (const auto& cb : p.regs().*hooks) check_plugin_result(cb.fn(cb.user), p, what);
+                         const char* what) {
+  for (const auto& cb : p.regs().*hooks) {
+    int rc;
+    {
+      plugin_call running(p, what);
+      rc = cb.fn(cb.user);
+    }
+    check_plugin_result(rc, p, what);
+  }
 }
 
 }  // namespace microsockets

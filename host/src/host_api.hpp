@@ -18,9 +18,9 @@ std::string take_reported_error();
 // Logs and counts a plugin callback that failed; true if it succeeded.
 bool check_plugin_result(int rc, const plugin& p, std::string_view what, std::string_view event = {});
 
-// Runs one plugin's on_startup or on_shutdown callbacks (`what` names them
-// in the log), each failure logged and counted.
+// Runs one plugin's on_startup or on_shutdown callbacks (`what`, a literal,
+// names them in the log and to the watchdog), each failure logged and counted.
 void run_lifecycle_hooks(plugin& p, std::vector<callback<ms_on_lifecycle>> registrations::*hooks,
-                         std::string_view what);
+                         const char* what);
 
 }  // namespace microsockets

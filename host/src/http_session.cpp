@@ -139,7 +139,8 @@ void http_session::on_read(error_code ec, std::size_t) {
 
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return respond(text_response(req, http::status::method_not_allowed, "method not allowed\n"));
-  if (req.target() == "/healthz") return respond(text_response(req, http::status::ok, server_.health()));
+  if (req.target() == "/healthz")
+    return respond(text_response(req, server_.stuck() ? http::status::service_unavailable : http::status::ok, server_.health()));
   if (req.target() == "/metrics")
     return respond(text_response(req, http::status::ok, server_.metrics(), "text/plain; version=0.0.4"));
   if (const auto* files = server_.files())

@@ -40,11 +40,20 @@ void refuse(int fd, bool tls) {
   counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
 }
 
+// Every worker is stuck in a plugin call: the /healthz answer, at once, to
+// every new connection, rather than a wait as long as theirs.
+void answer_stuck(int fd, bool tls, std::string_view health) {
+  if (tls) return;
+  const auto answer = fmt::format("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+                                  "Content-Length: {}\r\n\r\n{}", health.size(), health);
+  [[maybe_unused]] auto sent = ::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 }  // namespace
 
 listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv, std::size_t max_connections)
-    : acceptor_(ioc), pause_(ioc), server_(srv), max_connections_(max_connections), spare_fd_(open_spare()) {
-  acceptor_.open(endpoint.protocol());
+    : acceptor_(ioc), protocol_(endpoint.protocol()), pause_(ioc), server_(srv), max_connections_(max_connections), spare_fd_(open_spare()) {
+  acceptor_.open(protocol_);
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(net::socket_base::max_listen_connections);
@@ -72,17 +81,23 @@ void listener::stop() {
 }
 
 void listener::accept() {
-  worker& next = server_.next_worker();
-  acceptor_.async_accept(next.context(), [self = shared_from_this(), &next](error_code ec, tcp::socket socket) {
+  acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;  // stopped
     if (ec) return self->on_failure(ec);
     self->backoff_ = {};
     if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= self->max_connections_) {
       refuse(socket.native_handle(), self->server_.tls() != nullptr);  // the socket closes as it goes out of scope
+    } else if (self->server_.all_stuck()) {
+      answer_stuck(socket.native_handle(), self->server_.tls() != nullptr, self->server_.health());
     } else {
       socket.set_option(tcp::no_delay(true), ec);
       keep_from_children(socket.native_handle());
-      net::post(next.context(), [&next, srv = &self->server_, s = std::move(socket), slot = connection_slot::take()]() mutable {
+      // Chosen now, not as the accept began: a worker may have got stuck since.
+      worker& next = self->server_.next_worker();
+      const int fd = socket.release(ec);
+      if (ec) return self->accept();  // cannot happen on Linux; the socket is lost, not the listener
+      tcp::socket moved(next.context(), self->protocol_, fd);
+      net::post(next.context(), [&next, srv = &self->server_, s = std::move(moved), slot = connection_slot::take()]() mutable {
         std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
       });
     }

@@ -1,4 +1,6 @@
-// Accepts connections and hands each to the next worker, round robin.
+// Accepts connections on the control thread and hands each to the next worker
+// that is not stuck in a plugin call (server::next_worker), round robin; while
+// every one is, a new connection gets /healthz's 503 at once.
 //
 // Bounded (issue 9): past max_connections open TCP connections a new one is
 // answered 503 (on a TLS port: nothing) and closed at once. At the fd limit,
@@ -37,6 +39,7 @@ class listener : public std::enable_shared_from_this<listener> {
   void shed_waiting();  // at the fd limit: refuse what waits, through the spare descriptor
 
   tcp::acceptor acceptor_;
+  tcp protocol_;
   net::steady_timer pause_;
   server& server_;
   std::size_t max_connections_;

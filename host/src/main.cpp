@@ -1,4 +1,5 @@
 // microsockets: parse the command line, run the server, map failures to exit codes.
+#include "crash_report.hpp"
 #include "options.hpp"
 #include "server.hpp"
 #include "signal_reader.hpp"
@@ -16,6 +17,7 @@ int main(int argc, char** argv) {
   }
   // Before any thread starts, plugins' threads included: they inherit it.
   microsockets::signal_reader::block_host_signals();
+  microsockets::crash_report::install();
   try {
     microsockets::server server(std::move(*parsed.run));
     server.start();

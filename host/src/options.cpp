@@ -33,10 +33,16 @@ Plugin settings: --set plugin.key=value, or MICROSOCKETS_<PLUGIN>_<KEY>.
 Signals:
   SIGHUP          reload changed plugins (and the TLS certificate); every
                   other setting needs a restart
-  SIGINT, SIGTERM close clients with 1001, run on_shutdown hooks, exit 0
+  SIGINT, SIGTERM close clients with 1001, run on_shutdown hooks, exit 0;
+                  each step gets --close-timeout, and a host with a stuck
+                  plugin call exits 1 once the other workers are done
+  SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT
+                  one line names the plugin and event that ran on the thread,
+                  a backtrace follows, and the host dies of the signal
 
 HTTP on the same port:
-  /healthz        "ok" while the host runs
+  /healthz        "ok" while the host runs; 503 naming the worker and plugin
+                  while a plugin call runs longer than --slow-handler
   /metrics        counters, gauges and histograms in Prometheus text format
   /...            the files of --static DIR, if given
 
@@ -172,6 +178,11 @@ parsed_options parse_options(int argc, char** argv) {
       ("tls-cert", po::value<std::string>()->value_name("FILE"),
        "serve TLS only (wss://, https://) with this PEM certificate chain; re-read on SIGHUP")
       ("tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert");
+  settings.add_options()  // plugin code that does not return
+      ("slow-handler", po::value(&o.slow_handler_seconds)->default_value(o.slow_handler_seconds)->value_name("SECONDS"),
+       "a plugin call running longer is logged and counted, and its worker gets no new connections until it returns")
+      ("watchdog-kill", po::value(&o.watchdog_kill_seconds)->default_value(o.watchdog_kill_seconds)->value_name("SECONDS"),
+       "abort the host (SIGABRT, naming the plugin) when a plugin call runs this long; 0: never");
 
   po::options_description command_line, environment;
   command_line.add(commands).add(startup).add(settings);
@@ -220,6 +231,10 @@ parsed_options parse_options(int argc, char** argv) {
         return fail(fmt::format("--set expects plugin.key=value, got '{}'", s));
       o.settings[s.substr(0, eq)] = s.substr(eq + 1);
     }
+  if (!(o.slow_handler_seconds > 0)) return fail("--slow-handler must be more than 0");
+  if (o.watchdog_kill_seconds < 0) return fail("--watchdog-kill must not be negative");
+  if (o.watchdog_kill_seconds > 0 && o.watchdog_kill_seconds < o.slow_handler_seconds)
+    return fail("--watchdog-kill must be 0 (never) or at least --slow-handler");
   if (o.max_rate < 0 || o.max_rate_burst < 0 || o.max_control_rate < 0)
     return fail("--max-rate, --max-rate-burst and --max-control-rate must not be negative");
   if (o.max_rate > 0 && o.max_rate_burst > 0 && o.max_rate_burst < 1)

@@ -93,6 +93,17 @@ struct options {
   // front, or give these, before exposing the port).
   std::optional<std::filesystem::path> tls_cert;
   std::optional<std::filesystem::path> tls_key;
+
+  // Plugin code that does not return (issue 16): a call into a plugin (handler,
+  // middleware, hook) running longer than this is logged once and counted, and
+  // its worker gets no new connections and /healthz says 503 until it returns;
+  // the clients on that thread wait meanwhile. Envoy's watchdog "miss" is 200 ms;
+  // 1 s stays quiet for a handler that does a slow but bounded job.
+  double slow_handler_seconds = 1;
+  // A plugin call running this long ends the host with SIGABRT (its crash line
+  // names the plugin) for its supervisor to restart. 0, the default: never, the
+  // other workers' clients go on being served; stuck calls cannot be stopped.
+  double watchdog_kill_seconds = 0;
 };
 
 // The outcome of reading the command line: options to run with, or text to

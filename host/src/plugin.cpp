@@ -3,6 +3,7 @@
 #include "host_api.hpp"
 #include "log.hpp"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -14,7 +15,14 @@ namespace fs = std::filesystem;
 plugin::plugin(host_services& host) : host_(&host) {}
 
 plugin::plugin(std::string name, registrations regs, host_services* host)
-    : name_(std::move(name)), regs_(std::move(regs)), host_(host) {}
+    : name_(std::move(name)), regs_(std::move(regs)), host_(host) {
+  identify();
+}
+
+void plugin::identify() {
+  identity_ = plugin_identity::of(file_.empty() ? fmt::format("'{}'", name_)
+                                                : fmt::format("'{}' ({}, modified {})", name_, file_.string(), modified_));
+}
 
 plugin::~plugin() {
   stop();
@@ -68,6 +76,12 @@ std::shared_ptr<plugin> plugin::load(const fs::path& file, host_services& host) 
   std::shared_ptr<plugin> p(new plugin(host));
   p->file_ = file;
   p->name_ = file.stem().string();
+  std::error_code ec;
+  const auto modified = fs::last_write_time(file, ec);
+  if (!ec)
+    p->modified_ = fmt::format("{:%FT%TZ}", std::chrono::floor<std::chrono::seconds>(
+                                                fs::file_time_type::clock::to_sys(modified)));
+  p->identify();
   auto& copy = p->copy_.emplace(file);
   try {
     p->library_.load(copy.path(), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
@@ -86,8 +100,13 @@ std::shared_ptr<plugin> plugin::load(const fs::path& file, host_services& host) 
 
   auto& init = p->library_.get<int(const ms_host_api*, ms_host*)>(MS_SYMBOL_INIT);
   p->registering_ = true;
-  const int rc = init(&host_api_table(), p->handle());
+  int rc;
+  {
+    plugin_call running(*p, "init");
+    rc = init(&host_api_table(), p->handle());
+  }
   p->registering_ = false;
+  if (p->name_ != file.stem().string()) p->identify();
   if (rc != MS_OK) throw plugin_error(fmt::format("init failed: {}", take_reported_error()));
   return p;
 }

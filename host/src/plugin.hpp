@@ -9,6 +9,7 @@
 #pragma once
 
 #include "host_services.hpp"
+#include "plugin_activity.hpp"
 #include "plugin_copy.hpp"
 
 #include <microsockets/abi.h>
@@ -86,6 +87,9 @@ class plugin {
   const std::filesystem::path& file() const { return file_; }
   // "name (file)" for log lines.
   std::string label() const;
+  // Its name, file and the file's time, for the watchdog and the crash
+  // handler: lives as long as the process.
+  const plugin_identity* identity() const { return identity_; }
   // "events [a, b], hooks [on_connect]" for log lines.
   std::string describe() const;
   const registrations& regs() const { return regs_; }
@@ -104,6 +108,7 @@ class plugin {
 
  private:
   explicit plugin(host_services& host);
+  void identify();
 
   std::optional<plugin_copy> copy_;     // outlives the library: see plugin_copy
   boost::dll::shared_library library_;  // unloaded after the members below
@@ -112,6 +117,8 @@ class plugin {
   registrations regs_;
   host_services* host_;
   ms_host handle_{this};
+  const plugin_identity* identity_ = nullptr;
+  std::string modified_;  // the file's time at load, UTC
   bool registering_ = false;
   bool started_ = false;
   bool stopped_ = false;

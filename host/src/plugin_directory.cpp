@@ -22,10 +22,19 @@ void hand_over_state(plugin& from, plugin& to) {
   if (!from.regs().state || !to.regs().state) return;
   std::string blob;
   const auto& save = *from.regs().state;
-  const int saved = save.save(save.user, [](void* out, ms_str s) { static_cast<std::string*>(out)->assign(s.data, s.size); }, &blob);
+  int saved;
+  {
+    plugin_call running(from, "on_reload save");
+    saved = save.save(save.user, [](void* out, ms_str s) { static_cast<std::string*>(out)->assign(s.data, s.size); }, &blob);
+  }
   if (!check_plugin_result(saved, from, "on_reload save")) return;
   const auto& restore = *to.regs().state;
-  if (check_plugin_result(restore.restore(restore.user, ms_str{blob.data(), blob.size()}), to, "on_reload restore"))
+  int restored;
+  {
+    plugin_call running(to, "on_reload restore");
+    restored = restore.restore(restore.user, ms_str{blob.data(), blob.size()});
+  }
+  if (check_plugin_result(restored, to, "on_reload restore"))
     log::info("plugin {}: handed {} bytes of state to the new version", to.label(), blob.size());
 }
 

@@ -11,8 +11,11 @@
 #include "plugin_watcher.hpp"
 #include "redis_bus.hpp"
 #include "signal_reader.hpp"
+#include "crash_report.hpp"
+#include "plugin_activity.hpp"
 #include "stats.hpp"
 #include "systemd_notify.hpp"
+#include "watchdog.hpp"
 #include "tls_context.hpp"
 #include "websocket_session.hpp"
 #include "worker.hpp"
@@ -33,10 +36,6 @@ namespace microsockets {
 namespace fs = std::filesystem;
 namespace {
 
-// Clients get this long to answer the 1001 close before the host exits anyway.
-constexpr auto shutdown_grace = std::chrono::seconds(5);
-
-
 bool valid_close_code(std::uint16_t code) {
   return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
 }
@@ -55,6 +54,11 @@ server::server(options opts)
   }
   for (unsigned i = 0; i < opts_.threads; ++i)
     workers_.push_back(std::make_unique<worker>(i, opts_.idle_timeout_seconds, host_id_));
+  std::vector<worker*> watched;
+  for (auto& w : workers_) watched.push_back(w.get());
+  auto ms = [](double s) { return std::chrono::milliseconds(std::int64_t(s * 1000)); };
+  watchdog_ = std::make_unique<watchdog>(control_, std::move(watched), ms(opts_.slow_handler_seconds),
+                                         ms(opts_.watchdog_kill_seconds));
 }
 
 server::~server() = default;
@@ -91,7 +95,7 @@ void server::start() {
   auto address = net::ip::make_address(opts_.host, ec);
   if (ec) throw startup_error(fmt::format("'{}' is not an IP address", opts_.host));
   try {
-    listener_ = std::make_shared<listener>(workers_[0]->context(), tcp::endpoint(address, opts_.port), *this,
+    listener_ = std::make_shared<listener>(control_, tcp::endpoint(address, opts_.port), *this,
                                            opts_.max_connections ? opts_.max_connections : listener::default_max_connections());
   } catch (const boost::system::system_error& e) {
     throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
@@ -133,10 +137,14 @@ void server::reload() {
 void server::on_signal(int signal) {
   if (signal == SIGHUP) {
     log::info("SIGHUP received, reloading changed plugins");
-    systemd_notify::reloading();
-    reload();
-    if (tls_) tls_->reload();
-    systemd_notify::ready();
+    if (watchdog_->stuck(0)) log::warn("worker 0 is stuck in a plugin call: the reload waits for it");
+    // Plugin init and on_startup run in a reload: on a worker, where --watch reloads too.
+    net::post(workers_[0]->context(), [this] {
+      systemd_notify::reloading();
+      reload();
+      if (tls_) tls_->reload();
+      systemd_notify::ready();
+    });
     return;
   }
   log::info("{} received, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -145,7 +153,7 @@ void server::on_signal(int signal) {
 
 void server::run() {
   try {
-    signals_ = std::make_unique<signal_reader>(workers_[0]->context(), [this](int signal) { on_signal(signal); });
+    signals_ = std::make_unique<signal_reader>(control_, [this](int signal) { on_signal(signal); });
   } catch (const std::system_error& e) {
     log::error("cannot read signals: {}; stop the host with SIGKILL", e.what());
   }
@@ -158,38 +166,97 @@ void server::run() {
     }
   }
   listener_->run();
+  watchdog_->start();
+  control_thread_ = std::thread([this] {
+    plugin_activity::this_thread().claim("control thread");
+    crash_report::prepare_thread();
+    control_.run();
+  });
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers_.size(); ++i) threads.emplace_back([w = workers_[i].get()] { w->run(); });
   workers_[0]->run();
   for (auto& t : threads) t.join();
+  control_.stop();
+  control_thread_.join();
   log::info("stopped");
 }
 
 void server::stop() {
-  net::post(workers_[0]->context(), [this] { shutdown(); });
+  net::post(control_, [this] { shutdown(); });
 }
 
 void server::shutdown() {
   if (stopping_.exchange(true)) return;
   systemd_notify::stopping();
   if (signals_) signals_->stop();
-  if (watcher_) watcher_->stop();
+  if (watcher_) net::post(workers_[0]->context(), [this] { watcher_->stop(); });
   listener_->stop();
   for (auto& w : workers_)
     w->execute([w = w.get()] { w->close_all(websocket::close_code::going_away, "server shutting down"); });
-  shutdown_timer_ = std::make_unique<net::steady_timer>(workers_[0]->context());
-  wait_for_sessions(std::chrono::steady_clock::now() + shutdown_grace);
+  shutdown_timer_ = std::make_unique<net::steady_timer>(control_);
+  wait_for_sessions(std::chrono::steady_clock::now() + close_timeout());
 }
 
 void server::wait_for_sessions(std::chrono::steady_clock::time_point deadline) {
-  if (counters.connections_open.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+  // A stuck worker's connections cannot close: wait for the others'.
+  watchdog_->check_now();
+  std::size_t open = 0;
+  for (auto& w : workers_)
+    if (!watchdog_->stuck(w->index())) open += w->session_count();
+  if (open > 0 && std::chrono::steady_clock::now() < deadline) {
     shutdown_timer_->expires_after(std::chrono::milliseconds(10));
     shutdown_timer_->async_wait([this, deadline](error_code) { wait_for_sessions(deadline); });
     return;
   }
-  for (const auto& p : table()->plugins()) p->stop();
-  if (bus_) bus_->stop();
+  stop_plugins();
+}
+
+void server::stop_plugins() {
+  watchdog_->check_now();
+  worker* runner = nullptr;  // on_shutdown hooks are plugin code: on a worker
+  for (auto& w : workers_)
+    if (!watchdog_->stuck(w->index())) {
+      runner = w.get();
+      break;
+    }
+  if (!runner) log::error("every worker is stuck in a plugin call: on_shutdown hooks do not run");
+  else
+    net::post(runner->context(), [this, runner] {
+      for (const auto& p : table()->plugins()) p->stop();
+      // The bus lives on worker 0; a stuck one keeps it until the process ends.
+      if (bus_ && runner == workers_[0].get()) bus_->stop();
+      hooks_done_ = true;
+    });
+  wait_for_hooks(runner, std::chrono::steady_clock::now() + close_timeout());
+}
+
+void server::wait_for_hooks(worker* runner, std::chrono::steady_clock::time_point deadline) {
+  if (runner && !hooks_done_ && std::chrono::steady_clock::now() < deadline) {
+    shutdown_timer_->expires_after(std::chrono::milliseconds(10));
+    shutdown_timer_->async_wait([this, runner, deadline](error_code) { wait_for_hooks(runner, deadline); });
+    return;
+  }
+  if (runner && !hooks_done_) {
+    const auto* slot = runner->activity();
+    const auto m = slot ? slot->read() : std::nullopt;
+    log::error("on_shutdown hooks did not return within --close-timeout {} s{}{}", opts_.close_timeout_seconds,
+               m && m->busy() ? ": still in " : "", m && m->busy() ? m->describe() : "");
+  }
+  watchdog_->check_now();
+  if (auto stuck = watchdog_->report(); !stuck.empty() || !hooks_done_) {
+    // A stuck thread cannot be joined, nor may static destructors run under it.
+    if (!stuck.empty()) log::error("exiting with a worker stuck in a plugin call:\n{}", stuck);
+    log::info("stopped (status 1)");
+    std::_Exit(1);
+  }
   for (auto& w : workers_) w->stop();
+  // run() joins the workers now; one that got stuck at the last moment would hold it for ever.
+  shutdown_timer_->expires_after(close_timeout());
+  shutdown_timer_->async_wait([](error_code ec) {
+    if (ec) return;
+    log::error("a worker did not stop within --close-timeout after shutdown; exiting");
+    std::_Exit(1);
+  });
 }
 
 std::string server::metrics() {
@@ -207,16 +274,33 @@ std::string server::metrics() {
 }
 
 std::string server::health() const {
+  if (auto stuck = watchdog_->report(); !stuck.empty()) return "stuck: a plugin call does not return\n" + stuck;
   return bus_ && bus_->degraded() ? "degraded: a Redis is unreachable, rooms are local only\n" : "ok\n";
 }
 
-worker& server::next_worker() { return *workers_[next_worker_++ % workers_.size()]; }
+worker& server::next_worker() {
+  // Skips stuck workers while another is healthy: a connection there would wait as long as they do.
+  for (std::size_t tries = 0; tries < workers_.size(); ++tries) {
+    worker& w = *workers_[next_worker_++ % workers_.size()];
+    if (!watchdog_->stuck(w.index())) return w;
+  }
+  return *workers_[next_worker_++ % workers_.size()];
+}
+
+bool server::all_stuck() const { return watchdog_->stuck_count() == workers_.size(); }
+
+bool server::stuck() const { return watchdog_->stuck_count() > 0; }
 
 void server::decide_upgrade(ms_handshake& hs) {
   auto t = table();
   for (const auto& p : t->plugins())
     for (const auto& cb : p->regs().connect) {
-      if (!check_plugin_result(cb.fn(cb.user, &hs), *p, "on_connect")) {
+      int rc;
+      {
+        plugin_call running(*p, "on_connect");
+        rc = cb.fn(cb.user, &hs);
+      }
+      if (!check_plugin_result(rc, *p, "on_connect")) {
         hs.reject_status = 500;
         hs.reject_reason = "internal error";
       }
@@ -240,7 +324,12 @@ void server::received(websocket_session& s, std::string_view text) {
     if (auto n = lines.allow())
       log::debug("connection {}: not dispatched: {}{}", s.id(), why, log_limiter::suppressed_note(*n));
     t->for_each_hook(&registrations::error, [&](const auto& cb, plugin& p) {
-      check_plugin_result(cb.fn(cb.user, s.id(), ms_str{why.data(), why.size()}), p, "on_error");
+      int rc;
+      {
+        plugin_call running(p, "on_error");
+        rc = cb.fn(cb.user, s.id(), ms_str{why.data(), why.size()});
+      }
+      check_plugin_result(rc, p, "on_error");
     });
     return;
   }
@@ -253,7 +342,12 @@ void server::disconnected(ms_conn_id id, std::uint16_t code) {
   // connections_open drops when the session closes its fd.
   if (bus_) bus_->gone(id);
   table()->for_each_hook(&registrations::disconnect, [&](const auto& cb, plugin& p) {
-    check_plugin_result(cb.fn(cb.user, id, code), p, "on_disconnect");
+    int rc;
+    {
+      plugin_call running(p, "on_disconnect");
+      rc = cb.fn(cb.user, id, code);
+    }
+    check_plugin_result(rc, p, "on_disconnect");
   });
 }
 

@@ -1,6 +1,10 @@
 // The host: worker threads, the listener, the plugins and their current
 // routing table, signals and graceful shutdown. Implements host_services, the
 // operations plugins call, on top of the workers.
+//
+// The control thread runs no plugin code, so that a stuck handler stops
+// none of it: it accepts connections (handing each to a worker that is not
+// stuck), reads the signals, runs the watchdog and ends the process.
 #pragma once
 
 #include "host_services.hpp"
@@ -28,6 +32,7 @@ class plugin_watcher;
 class redis_bus;
 class signal_reader;
 class tls_context;
+class watchdog;
 class websocket_session;
 class worker;
 struct fanout;
@@ -51,11 +56,18 @@ class server final : public host_services {
 
   const options& opts() const { return opts_; }
   tcp::endpoint local_endpoint() const;
+  // Round robin over the workers the watchdog does not find stuck (all, if every one is). Any thread.
   worker& next_worker();
+  // Every worker is in a plugin call longer than --slow-handler: none would
+  // answer a new connection. Any thread.
+  bool all_stuck() const;
+  // Some worker is: /healthz answers 503. Any thread.
+  bool stuck() const;
   // The /metrics page: the counters, plus gauges read from the workers.
   std::string metrics();
   // The /healthz body: "ok", or "degraded: ..." while a Redis is unreachable
-  // (local rooms still work, so the host is not down).
+  // (local rooms still work, so the host is not down), or "stuck: ..." with a
+  // line per stuck worker naming the plugin call.
   std::string health() const;
   std::shared_ptr<const plugin_table> table() const { return table_.load(); }
   const static_files* files() const { return files_ ? &*files_ : nullptr; }
@@ -93,7 +105,7 @@ class server final : public host_services {
  private:
   // Swaps in a new generation of plugins if the directory changed.
   void reload();
-  // SIGHUP reloads, SIGINT and SIGTERM shut down (worker 0).
+  // SIGHUP reloads (on worker 0), SIGINT and SIGTERM shut down; control thread.
   void on_signal(int signal);
   // A plugin's write on a connection, through its worker's door
   // (worker::execute): fn(session) -> ms_status runs now on the connection's
@@ -108,14 +120,26 @@ class server final : public host_services {
   std::shared_ptr<websocket_session> find_session(ms_conn_id id);
   // MS_REFUSED past --max-room-name or --max-rooms-per-connection (counted).
   std::optional<ms_status> check_join(ms_conn_id conn, std::string_view room);
+  // On the control thread: closes every connection with 1001, waits up to
+  // --close-timeout for those of the workers that are not stuck, runs the
+  // on_shutdown hooks on worker 0 (or the first worker not stuck) for up to
+  // --close-timeout more, then stops the workers, or, with one stuck, whose
+  // thread cannot be joined, ends the process (_Exit(1)).
   void shutdown();
   void wait_for_sessions(std::chrono::steady_clock::time_point deadline);
+  void stop_plugins();
+  void wait_for_hooks(worker* runner, std::chrono::steady_clock::time_point deadline);
+  std::chrono::seconds close_timeout() const { return std::chrono::seconds(opts_.close_timeout_seconds); }
 
   options opts_;
   origin_policy origins_;
   proxy_trust proxies_;
   std::uint32_t host_id_ = 0;  // random at start with --redis, else 0
   std::vector<std::unique_ptr<worker>> workers_;
+  net::io_context control_{1};
+  std::thread control_thread_;
+  std::unique_ptr<watchdog> watchdog_;
+  std::atomic<bool> hooks_done_{false};
   std::atomic<unsigned> next_worker_{0};
   std::shared_ptr<listener> listener_;
   std::atomic<std::shared_ptr<const plugin_table>> table_;

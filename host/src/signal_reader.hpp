@@ -1,5 +1,6 @@
-// The host's signals (SIGINT, SIGTERM, SIGHUP), read on one worker's loop
-// from a signalfd while they stay blocked in every thread: no system call of
+// The host's signals (SIGINT, SIGTERM, SIGHUP), read on the control thread,
+// where no plugin code runs (a stuck handler cannot hold them), from a
+// signalfd while they stay blocked in every thread: no system call of
 // the host's or of a plugin's thread is ever interrupted by one (EINTR), and
 // a storm of SIGHUPs coalesces into a few reloads.
 #pragma once

@@ -87,6 +87,9 @@ class stats {
   metric broadcasts_refused{all, metric::counter, "broadcasts_refused_total", "Broadcasts refused for listing more than --max-broadcast-rooms rooms."};
   metric rate_limited{all, metric::counter, "rate_limited_total", "Connections closed with 1008 for going over --max-rate."};
   metric http_errors{all, metric::counter, "http_errors_total", "Requests answered 400, 413, 414 or 431."};
+  // The watchdog's findings (plugin code that does not return).
+  metric slow_handlers{all, metric::counter, "slow_handlers_total", "Plugin calls that ran longer than --slow-handler."};
+  metric workers_stuck{all, metric::gauge, "workers_stuck", "Workers in a plugin call longer than --slow-handler now."};
 
   // Per plugin name (the file name when the library could not say its name).
   // A plugin's series start at its first load, a reload counts one.

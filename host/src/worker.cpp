@@ -1,5 +1,7 @@
 #include "worker.hpp"
 
+#include "crash_report.hpp"
+#include "plugin_activity.hpp"
 #include "websocket_session.hpp"
 
 #include <fmt/format.h>
@@ -32,9 +34,14 @@ worker* worker::current() { return current_worker; }
 
 void worker::run() {
   current_worker = this;
+  auto& slot = plugin_activity::this_thread();
+  slot.claim(fmt::format("worker {}", index_).c_str());
+  crash_report::prepare_thread();
+  activity_.store(&slot, std::memory_order_release);
   auto keep_running = net::make_work_guard(ioc_);
   sweep();
   while (!ioc_.stopped()) run_turn();
+  activity_.store(nullptr, std::memory_order_release);
   current_worker = nullptr;
 }
 
@@ -106,6 +113,11 @@ void worker::remove(websocket_session& session) {
     keep = std::move(it->second);
     sessions_.erase(it);
   }
+}
+
+std::size_t worker::session_count() {
+  std::lock_guard lock(mutex_);
+  return sessions_.size();
 }
 
 websocket_session* worker::find(ms_conn_id id) {

@@ -32,6 +32,7 @@
 
 namespace microsockets {
 
+class plugin_activity;
 class websocket_session;
 
 // One broadcast: its frame, encoded once, and where it goes.
@@ -128,6 +129,12 @@ class worker {
   // costs a load to read.
   std::uint32_t now() const { return now_; }
 
+  // What plugin code this worker's thread runs now, for the watchdog; null
+  // until run() starts. Any thread.
+  const plugin_activity* activity() const { return activity_.load(std::memory_order_acquire); }
+  // Its connections, any thread (a short lock): shutdown waits for them.
+  std::size_t session_count();
+
   // Messages and bytes in and out: written on this thread, read by any.
   struct traffic& traffic() { return traffic_; }
 
@@ -150,6 +157,7 @@ class worker {
   net::steady_timer sweep_timer_;
   unsigned idle_timeout_;
   std::uint32_t now_ = 0;
+  std::atomic<const plugin_activity*> activity_{nullptr};
   struct traffic traffic_;
   // Mutated on this thread under mutex_; read lock-free here, locked elsewhere.
   std::mutex mutex_;

@@ -41,7 +41,8 @@ test('--version prints the host version and the plugin ABI version', () => {
 
 test('a bad flag is one line on stderr and exit code 2', () => {
   for (const args of [['--bogus'], ['--port', 'eighty'], ['--log-level', 'loud'], ['--threads', '0'], ['--set', 'nodot'],
-    ['--log-format', 'xml'], ['--config', '/nonexistent/microsockets.conf']]) {
+    ['--log-format', 'xml'], ['--config', '/nonexistent/microsockets.conf'], ['--slow-handler', '0'],
+    ['--watchdog-kill', '0.5']]) {
     const r = run(...args);
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
