@@ -5,9 +5,11 @@
 // where accept itself fails, a spare descriptor is freed to accept and refuse
 // the waiting connections, and the listener pauses (100 ms, doubling to 1 s
 // while it lasts) instead of retrying in a loop; accept failures log at most a
-// line a second.
+// line a second. Past --max-connections-per-address from one client address,
+// the same refusal, counted apart.
 #pragma once
 
+#include "address_limits.hpp"
 #include "log_limiter.hpp"
 #include "net.hpp"
 
@@ -18,6 +20,7 @@
 namespace microsockets {
 
 class server;
+class worker;
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
@@ -33,6 +36,8 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void accept();
+  // Refuses the connection past either limit, else hands it to `next` with its slot.
+  void admit(tcp::socket socket, worker& next);
   void on_failure(error_code ec);
   void shed_waiting();  // at the fd limit: refuse what waits, through the spare descriptor
 
@@ -40,9 +45,11 @@ class listener : public std::enable_shared_from_this<listener> {
   net::steady_timer pause_;
   server& server_;
   std::size_t max_connections_;
+  std::shared_ptr<address_limits> per_address_;
   int spare_fd_ = -1;  // /dev/null, held so that one accept can succeed at the fd limit
   std::chrono::milliseconds backoff_{0};
   log_limiter failure_lines_;
+  log_limiter per_address_lines_;
 };
 
 }  // namespace microsockets

@@ -131,6 +131,9 @@ parsed_options parse_options(int argc, char** argv) {
   settings.add_options()  // limits for a host exposed to the internet
       ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections)->value_name("N"),
        "open TCP connections; more are closed at once (with a 503 on a plain port); 0: the fd limit less 64")
+      ("max-connections-per-address",
+       po::value(&o.max_connections_per_address)->default_value(o.max_connections_per_address)->value_name("N"),
+       "open TCP connections from one client address; more are closed at once, as above; 0: no limit")
       ("close-timeout", po::value(&o.close_timeout_seconds)->default_value(o.close_timeout_seconds)->value_name("SECONDS"),
        "time a closing connection has to finish before it is cut")
       ("max-rooms-per-connection",
@@ -150,7 +153,10 @@ parsed_options parse_options(int argc, char** argv) {
   settings.add_options()  // TLS
       ("tls-cert", po::value<std::string>()->value_name("FILE"),
        "serve TLS only (wss://, https://) with this PEM certificate chain; re-read on SIGHUP")
-      ("tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert");
+      ("tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert")
+      ("tls-handshake-timeout",
+       po::value(&o.tls_handshake_timeout_seconds)->default_value(o.tls_handshake_timeout_seconds)->value_name("SECONDS"),
+       "time from accept to a finished TLS handshake; longer: cut");
 
   po::options_description command_line, environment;
   command_line.add(commands).add(startup).add(settings);
@@ -199,6 +205,7 @@ parsed_options parse_options(int argc, char** argv) {
         return fail(fmt::format("--set expects plugin.key=value, got '{}'", s));
       o.settings[s.substr(0, eq)] = s.substr(eq + 1);
     }
+  if (o.tls_handshake_timeout_seconds == 0) return fail("--tls-handshake-timeout must be at least 1");
   if (o.max_rate < 0 || o.max_rate_burst < 0) return fail("--max-rate and --max-rate-burst must not be negative");
   try {
     origin_policy check_origins(o.allow_origins);
