@@ -14,6 +14,8 @@ test('over-long headers get 431, an over-long target 414, a malformed request 40
   const bigHeaders = Array.from({ length: 10 }, (_, i) => `X-Big-${i}: ${'h'.repeat(4000)}\r\n`).join('');
   const cases = [
     [get('/healthz', bigHeaders), 431],
+    [get('/healthz', `X-One-Big: ${'h'.repeat(40_000)}\r\n`), 431], // one field, longer than any request line
+    [get('/healthz', `X-Big: ${'h'.repeat(9000)}\r\n${bigHeaders}`), 431],
     [get(`/${'t'.repeat(10_000)}`), 414], // under the header limit, over the target's
     [get(`/${'t'.repeat(40_000)}`), 414], // over both
     ['NOT HTTP AT ALL\r\n\r\n', 400],
