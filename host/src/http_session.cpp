@@ -10,13 +10,16 @@
 #include "websocket_session.hpp"
 #include "worker.hpp"
 
+#include <boost/algorithm/string/predicate.hpp>
+#include <boost/algorithm/string/trim.hpp>
+#include <boost/url/parse.hpp>
+
 #include <chrono>
 
 namespace microsockets {
 namespace {
 
 constexpr auto request_timeout = std::chrono::seconds(30);
-constexpr std::size_t max_request_body = 8 * 1024;
 // nginx's large_client_header_buffers 4 8k: a request line up to 8 KiB, the
 // whole header up to 32 KiB. Constants, not flags: no WebSocket client needs more.
 constexpr std::size_t max_target_bytes = 8 * 1024;
@@ -55,6 +58,34 @@ request_info describe(const http::request<http::string_body>& req, const tcp::so
                                                       header(req, "Forwarded")));
   for (const auto& field : req) info.add_header(field.name_string(), field.value());
   return info;
+}
+
+// What a request's header alone says is wrong with it, as RFC 9112 answers
+// it: a Host missing (HTTP/1.1) or repeated, 400; a transfer coding other
+// than chunked, 501 (we cannot tell where its body ends); any body at all,
+// 413, before a byte of it is read.
+std::optional<http::status> header_refusal(const http::request_parser<http::string_body>& parser) {
+  const auto& req = parser.get();
+  const auto hosts = req.count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && req.version() >= 11)) return http::status::bad_request;
+  if (const auto codings = req.count(http::field::transfer_encoding)) {
+    const auto value = boost::algorithm::trim_copy(std::string(req[http::field::transfer_encoding]));
+    if (codings > 1 || !boost::algorithm::iequals(value, "chunked")) return http::status::not_implemented;
+  }
+  if (parser.chunked() || parser.content_length().value_or(0) > 0) return http::status::payload_too_large;
+  return std::nullopt;
+}
+
+// The origin form (/path?query) of an absolute-form target
+// (http://host/path?query), which RFC 9112 3.2.2 says a server must take;
+// nothing for any other target.
+std::optional<std::string> origin_form(std::string_view target) {
+  auto uri = boost::urls::parse_absolute_uri(target);
+  if (!uri || (!boost::algorithm::iequals(uri->scheme(), "http") && !boost::algorithm::iequals(uri->scheme(), "https")))
+    return std::nullopt;
+  std::string path = uri->encoded_path().empty() ? "/" : std::string(uri->encoded_path());
+  if (uri->has_query()) path += fmt::format("?{}", std::string_view(uri->encoded_query()));
+  return path;
 }
 
 // OpenSSL's verdict on a plain HTTP request sent to the TLS port.
@@ -143,11 +174,14 @@ void http_session::on_handshake(error_code ec) {
 
 void http_session::read() {
   parser_.emplace();
-  parser_->body_limit(max_request_body);
   parser_->header_limit(max_header_bytes);
+  parser_->body_limit(0);
   tcp_layer().expires_after(request_timeout);
+  // The header only: nothing served takes a body, so none is ever read (a
+  // chunked body that never ends grew the host by 550 MB in 5 s when it was).
   with_stream([&](auto& stream) {
-    http::async_read(stream, buffer_, *parser_, beast::bind_front_handler(&http_session::on_read, shared_from_this()));
+    http::async_read_header(stream, buffer_, *parser_,
+                            beast::bind_front_handler(&http_session::on_read, shared_from_this()));
   });
 }
 
@@ -160,6 +194,7 @@ void http_session::on_read(error_code ec, std::size_t) {
     return refuse(target.empty() || target.size() > max_target_bytes ? http::status::uri_too_long
                                                                       : http::status::request_header_fields_too_large);
   }
+  // Beast's own check of a Content-Length against the limit of 0.
   if (ec == http::error::body_limit) return refuse(http::status::payload_too_large);
   if (ec && ec.category() == error_code(http::error::bad_method).category() && ec != http::error::end_of_stream &&
       ec != http::error::partial_message)
@@ -169,13 +204,16 @@ void http_session::on_read(error_code ec, std::size_t) {
     return;
   }
   if (parser_->get().target().size() > max_target_bytes) return refuse(http::status::uri_too_long);
+  if (auto status = header_refusal(*parser_)) return refuse(*status);
   auto req = parser_->release();
+  if (auto path = origin_form(req.target())) req.target(*path);
   if (websocket::is_upgrade(req)) return upgrade(std::move(req));
 
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return respond(text_response(req, http::status::method_not_allowed, "method not allowed\n"));
-  if (req.target() == "/healthz") return respond(text_response(req, http::status::ok, server_.health()));
-  if (req.target() == "/metrics")
+  const auto path = req.target().substr(0, req.target().find('?'));  // a query changes nothing here
+  if (path == "/healthz") return respond(text_response(req, http::status::ok, server_.health()));
+  if (path == "/metrics")
     return respond(text_response(req, http::status::ok, server_.metrics(), "text/plain; version=0.0.4"));
   if (const auto* files = server_.files())
     if (auto found = files->resolve(req.target())) {

@@ -1,7 +1,9 @@
 // One HTTP connection until it upgrades: reads requests, lets the on_connect
 // hooks decide an upgrade, serves /healthz, /metrics and the --static files,
 // 404 for the rest. Requests over the limits get 431 (headers), 414 (target),
-// 413 (body), 400 if malformed, as nginx answers them; disallowed origins 403.
+// 400 if malformed or without exactly one Host, as nginx answers them;
+// disallowed origins 403. Only the header is read: nothing served takes a
+// body, so one announced gets 413 unread, a transfer coding but chunked 501.
 // With --tls-cert it does the TLS handshake first, then the same. Nothing
 // but the socket is allocated before the first bytes arrive (the TLS state
 // is 75 KiB); a TLS handshake must be done --tls-handshake-timeout after accept.
