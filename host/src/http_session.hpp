@@ -1,8 +1,12 @@
 // One HTTP connection until it upgrades: reads requests, lets the on_connect
 // hooks decide an upgrade, serves /healthz, /metrics and the --static files,
 // 404 for the rest. Requests over the limits get 431 (headers), 414 (target),
-// 413 (body), 400 if malformed, as nginx answers them; disallowed origins 403.
-// With --tls-cert it does the TLS handshake first, then the same.
+// 400 if malformed or without exactly one Host, as nginx answers them;
+// disallowed origins 403. Only the header is read: nothing served takes a
+// body, so one announced gets 413 unread, a transfer coding but chunked 501.
+// With --tls-cert it does the TLS handshake first, then the same. Nothing
+// but the socket is allocated before the first bytes arrive (the TLS state
+// is 75 KiB); a TLS handshake must be done --tls-handshake-timeout after accept.
 #pragma once
 
 #include "connection_slot.hpp"
@@ -26,7 +30,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
+  void on_first_bytes(error_code ec);
   void on_handshake(error_code ec);
+  void handshake_failed(error_code ec);  // counted, and logged at most once a second
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> req);
@@ -50,8 +56,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
   stream_type stream_;
   worker& home_;
   server& server_;
+  net::steady_timer first_bytes_deadline_;  // until the first bytes
+  bool waiting_ = true;                     // for them
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
+  // Allocated per request, so that a silent connection does without its 280 bytes.
+  std::unique_ptr<http::request_parser<http::string_body>> parser_;
   connection_slot slot_;
 };
 

@@ -31,13 +31,13 @@ void keep_from_children(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
 // non-blocking send, so a flood costs no more than the accept. A TLS port
 // sends nothing: an answer there would need a handshake, the very cost a
 // flood must not get, and plain text would only be a TLS error to the client.
-void refuse(int fd, bool tls) {
+void refuse(int fd, bool tls, metric& counter = counters.connections_refused) {
   constexpr std::string_view busy =
       "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
   if (!tls) {
     [[maybe_unused]] auto sent = ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   }
-  counters.connections_refused.fetch_add(1, std::memory_order_relaxed);
+  counter.fetch_add(1, std::memory_order_relaxed);
 }
 
 // Every worker is stuck in a plugin call: the /healthz answer, at once, to
@@ -52,7 +52,13 @@ void answer_stuck(int fd, bool tls, std::string_view health) {
 }  // namespace
 
 listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv, std::size_t max_connections)
-    : acceptor_(ioc), protocol_(endpoint.protocol()), pause_(ioc), server_(srv), max_connections_(max_connections), spare_fd_(open_spare()) {
+    : acceptor_(ioc),
+      protocol_(endpoint.protocol()),
+      pause_(ioc),
+      server_(srv),
+      max_connections_(max_connections),
+      per_address_(std::make_shared<address_limits>(srv.opts().max_connections_per_address)),
+      spare_fd_(open_spare()) {
   acceptor_.open(protocol_);
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
@@ -85,23 +91,36 @@ void listener::accept() {
     if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;  // stopped
     if (ec) return self->on_failure(ec);
     self->backoff_ = {};
-    if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= self->max_connections_) {
-      refuse(socket.native_handle(), self->server_.tls() != nullptr);  // the socket closes as it goes out of scope
-    } else if (self->server_.all_stuck()) {
-      answer_stuck(socket.native_handle(), self->server_.tls() != nullptr, self->server_.health());
-    } else {
-      socket.set_option(tcp::no_delay(true), ec);
-      keep_from_children(socket.native_handle());
-      // Chosen now, not as the accept began: a worker may have got stuck since.
-      worker& next = self->server_.next_worker();
-      const int fd = socket.release(ec);
-      if (ec) return self->accept();  // cannot happen on Linux; the socket is lost, not the listener
-      tcp::socket moved(next.context(), self->protocol_, fd);
-      net::post(next.context(), [&next, srv = &self->server_, s = std::move(moved), slot = connection_slot::take()]() mutable {
-        std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
-      });
-    }
+    self->admit(std::move(socket));  // the socket closes as it goes out of scope, if refused
     self->accept();
+  });
+}
+
+void listener::admit(tcp::socket socket) {
+  const bool tls = server_.tls() != nullptr;
+  if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= max_connections_)
+    return refuse(socket.native_handle(), tls);
+  if (server_.all_stuck()) return answer_stuck(socket.native_handle(), tls, server_.health());
+  error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already
+  auto slot = connection_slot::take(per_address_, peer.address());
+  if (!slot) {
+    refuse(socket.native_handle(), tls, counters.connections_refused_per_address);
+    if (auto n = per_address_lines_.allow())
+      log::info("connection from {} refused: it has {} open (--max-connections-per-address){}",
+                peer.address().to_string(), server_.opts().max_connections_per_address, log_limiter::suppressed_note(*n));
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  keep_from_children(socket.native_handle());
+  // Chosen now, not as the accept began: a worker may have got stuck since.
+  worker& next = server_.next_worker();
+  const int fd = socket.release(ec);
+  if (ec) return;  // cannot happen on Linux; the socket is lost, not the listener
+  tcp::socket moved(next.context(), protocol_, fd);
+  net::post(next.context(), [&next, srv = &server_, s = std::move(moved), slot = std::move(*slot)]() mutable {
+    std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
   });
 }
 

@@ -7,9 +7,11 @@
 // where accept itself fails, a spare descriptor is freed to accept and refuse
 // the waiting connections, and the listener pauses (100 ms, doubling to 1 s
 // while it lasts) instead of retrying in a loop; accept failures log at most a
-// line a second.
+// line a second. Past --max-connections-per-address from one client address,
+// the same refusal, counted apart.
 #pragma once
 
+#include "address_limits.hpp"
 #include "log_limiter.hpp"
 #include "net.hpp"
 
@@ -20,6 +22,7 @@
 namespace microsockets {
 
 class server;
+class worker;
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
@@ -35,6 +38,9 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void accept();
+  // Refuses the connection past either limit (or answers it when every worker
+  // is stuck), else hands it to the next worker with its slot.
+  void admit(tcp::socket socket);
   void on_failure(error_code ec);
   void shed_waiting();  // at the fd limit: refuse what waits, through the spare descriptor
 
@@ -43,9 +49,11 @@ class listener : public std::enable_shared_from_this<listener> {
   net::steady_timer pause_;
   server& server_;
   std::size_t max_connections_;
+  std::shared_ptr<address_limits> per_address_;
   int spare_fd_ = -1;  // /dev/null, held so that one accept can succeed at the fd limit
   std::chrono::milliseconds backoff_{0};
   log_limiter failure_lines_;
+  log_limiter per_address_lines_;
 };
 
 }  // namespace microsockets

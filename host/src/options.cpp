@@ -150,6 +150,9 @@ parsed_options parse_options(int argc, char** argv) {
   settings.add_options()  // limits for a host exposed to the internet
       ("max-connections", po::value(&o.max_connections)->default_value(o.max_connections)->value_name("N"),
        "open TCP connections; more are closed at once (with a 503 on a plain port); 0: the fd limit less 64")
+      ("max-connections-per-address",
+       po::value(&o.max_connections_per_address)->default_value(o.max_connections_per_address)->value_name("N"),
+       "open TCP connections from one client address; more are closed at once, as above; 0: no limit")
       ("close-timeout", po::value(&o.close_timeout_seconds)->default_value(o.close_timeout_seconds)->value_name("SECONDS"),
        "time a closing connection has to finish before it is cut")
       ("max-rooms-per-connection",
@@ -177,7 +180,10 @@ parsed_options parse_options(int argc, char** argv) {
   settings.add_options()  // TLS
       ("tls-cert", po::value<std::string>()->value_name("FILE"),
        "serve TLS only (wss://, https://) with this PEM certificate chain; re-read on SIGHUP")
-      ("tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert");
+            ("tls-key", po::value<std::string>()->value_name("FILE"), "the PEM private key of --tls-cert")
+      ("tls-handshake-timeout",
+       po::value(&o.tls_handshake_timeout_seconds)->default_value(o.tls_handshake_timeout_seconds)->value_name("SECONDS"),
+       "time from accept to a finished TLS handshake; longer: cut");
   settings.add_options()  // plugin code that does not return
       ("slow-handler", po::value(&o.slow_handler_seconds)->default_value(o.slow_handler_seconds)->value_name("SECONDS"),
        "a plugin call running longer is logged and counted, and its worker gets no new connections until it returns")
@@ -231,6 +237,7 @@ parsed_options parse_options(int argc, char** argv) {
         return fail(fmt::format("--set expects plugin.key=value, got '{}'", s));
       o.settings[s.substr(0, eq)] = s.substr(eq + 1);
     }
+  if (o.tls_handshake_timeout_seconds == 0) return fail("--tls-handshake-timeout must be at least 1");
   if (!(o.slow_handler_seconds > 0)) return fail("--slow-handler must be more than 0");
   if (o.watchdog_kill_seconds < 0) return fail("--watchdog-kill must not be negative");
   if (o.watchdog_kill_seconds > 0 && o.watchdog_kill_seconds < o.slow_handler_seconds)

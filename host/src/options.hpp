@@ -55,6 +55,10 @@ struct options {
   // Open TCP connections, upgraded or not; past it a new one is closed at once
   // (503 first). 0: the fd limit less 64, so descriptors never run out first.
   std::size_t max_connections = 0;
+  // Open TCP connections from one client address; past it a new one is closed
+  // at once as above, so one address cannot take every place. Generous: a
+  // NAT or an office shares one address. 0: no limit.
+  std::size_t max_connections_per_address = 256;
   // A connection that has begun to close (our close, a protocol error, the
   // peer's half-close) is cut after this, whatever the peer does or does not read.
   unsigned close_timeout_seconds = 5;
@@ -93,6 +97,9 @@ struct options {
   // front, or give these, before exposing the port).
   std::optional<std::filesystem::path> tls_cert;
   std::optional<std::filesystem::path> tls_key;
+  // From accept to a finished TLS handshake; a connection that has not done it
+  // by then is cut (and counted): a silent one holds its place no longer.
+  unsigned tls_handshake_timeout_seconds = 10;
 
   // Plugin code that does not return (issue 16): a call into a plugin (handler,
   // middleware, hook) running longer than this is logged once and counted, and

@@ -34,8 +34,8 @@ void sample(std::string& out, std::string_view name, T value, std::string_view l
 
 }  // namespace
 
-metric::metric(std::vector<const metric*>& all, kind t, std::string_view n, std::string_view h)
-    : std::atomic<std::int64_t>(0), type(t), name(n), help(h) {
+metric::metric(std::vector<const metric*>& all, kind t, std::string_view n, std::string_view h, std::string_view l)
+    : std::atomic<std::int64_t>(0), type(t), name(n), help(h), labels(l) {
   all.push_back(this);
 }
 
@@ -94,7 +94,11 @@ std::string stats::render(const worker_totals& workers) const {
     family(out, name, type, help);
     sample(out, name, value);
   };
-  for (const metric* m : all) one(m->name, m->type == metric::counter ? "counter" : "gauge", m->help, m->load());
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const metric* m = all[i];
+    if (i == 0 || all[i - 1]->name != m->name) family(out, m->name, m->type == metric::counter ? "counter" : "gauge", m->help);
+    sample(out, m->name, m->load(), m->labels.empty() ? std::string() : fmt::format("{{{}}}", m->labels));
+  }
   one("messages_received_total", "counter", "WebSocket messages received.", workers.messages_in);
   one("messages_received_bytes_total", "counter", "Bytes of the messages received (their text).", workers.bytes_in);
   one("messages_sent_total", "counter", "Messages queued to clients, one per recipient.", workers.messages_out);

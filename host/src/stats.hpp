@@ -22,9 +22,12 @@ namespace microsockets {
 struct metric : std::atomic<std::int64_t> {
   enum kind { counter, gauge };
   // `name` without the microsockets_ prefix; a counter's ends in _total.
-  metric(std::vector<const metric*>& all, kind type, std::string_view name, std::string_view help);
+  // `labels` (e.g. reason="timeout") tells apart the series of one family,
+  // registered one after the other with the same name and help.
+  metric(std::vector<const metric*>& all, kind type, std::string_view name, std::string_view help,
+         std::string_view labels = {});
   const kind type;
-  const std::string_view name, help;
+  const std::string_view name, help, labels;
 };
 
 // A counter with one writing thread and any readers: a relaxed load and
@@ -86,7 +89,10 @@ class stats {
   metric rooms_refused{all, metric::counter, "rooms_refused_total", "Joins refused by --max-rooms-per-connection or --max-room-name."};
   metric broadcasts_refused{all, metric::counter, "broadcasts_refused_total", "Broadcasts refused for listing more than --max-broadcast-rooms rooms."};
   metric rate_limited{all, metric::counter, "rate_limited_total", "Connections closed with 1008 for going over --max-rate."};
-  metric http_errors{all, metric::counter, "http_errors_total", "Requests answered 400, 413, 414 or 431."};
+  metric http_errors{all, metric::counter, "http_errors_total", "Requests answered 400, 413, 414, 431 or 501."};
+  metric connections_refused_per_address{all, metric::counter, "connections_refused_per_address_total", "Connections closed at once for --max-connections-per-address."};
+  metric tls_handshakes_timed_out{all, metric::counter, "tls_handshakes_failed_total", "TLS handshakes cut by --tls-handshake-timeout, or failed.", "reason=\"timeout\""};
+  metric tls_handshakes_failed{all, metric::counter, "tls_handshakes_failed_total", "TLS handshakes cut by --tls-handshake-timeout, or failed.", "reason=\"error\""};
   // The watchdog's findings (plugin code that does not return).
   metric slow_handlers{all, metric::counter, "slow_handlers_total", "Plugin calls that ran longer than --slow-handler."};
   metric workers_stuck{all, metric::gauge, "workers_stuck", "Workers in a plugin call longer than --slow-handler now."};

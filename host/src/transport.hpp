@@ -20,8 +20,9 @@ namespace microsockets {
 
 namespace ssl = net::ssl;
 
-// TLS over one connection, allocated once at accept and handed from the HTTP
-// session to the WebSocket session. Its TCP stream keeps Beast's timeouts for
+// TLS over one connection, allocated when its first bytes arrive (not at
+// accept: a silent connection must cost next to nothing) and handed from the
+// HTTP session to the WebSocket session. Its TCP stream keeps Beast's timeouts for
 // the handshake and the HTTP request.
 struct tls_layer {
   tls_layer(tcp::socket socket, ssl::context& context) : stream(beast::tcp_stream(std::move(socket)), context) {}

@@ -24,7 +24,8 @@ test('--help lists every flag with its value name, then signals, endpoints, envi
   const r = run('--help');
   assert.equal(r.status, 0);
   for (const flag of ['--host ADDRESS', '--port PORT', '--plugins DIR', '--threads N', '--log-level LEVEL',
-    '--log-format FORMAT', '--set PLUGIN.KEY=VALUE', '--config FILE', '--static DIR', '--version', '--watch']) {
+    '--log-format FORMAT', '--set PLUGIN.KEY=VALUE', '--config FILE', '--static DIR', '--version', '--watch',
+    '--max-connections-per-address N', '--tls-handshake-timeout SECONDS']) {
     const [name, value = ''] = flag.split(' ');
     assert.match(r.stdout, new RegExp(`^ +(-\\w \\[ )?${name}( \\])? ${value}`, 'm'), flag);
   }
@@ -42,7 +43,7 @@ test('--version prints the host version and the plugin ABI version', () => {
 test('a bad flag is one line on stderr and exit code 2', () => {
   for (const args of [['--bogus'], ['--port', 'eighty'], ['--log-level', 'loud'], ['--threads', '0'], ['--set', 'nodot'],
     ['--log-format', 'xml'], ['--config', '/nonexistent/microsockets.conf'], ['--slow-handler', '0'],
-    ['--watchdog-kill', '0.5']]) {
+    ['--watchdog-kill', '0.5'], ['--tls-handshake-timeout', '0']]) {
     const r = run(...args);
     assert.equal(r.status, 2, args.join(' '));
     assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, env, metrics, startHost, stopAfter, testPlugin, transport, waitFor } from './harness.mjs';
-import { cpuSeconds, frame, openFds, rawSocket, rssBytes, textFrame, upgradeRequest } from './raw.mjs';
+import { cpuSeconds, frame, openFds, rawRequest, rawSocket, rssBytes, textFrame, upgradeRequest } from './raw.mjs';
 import { RawClient, encodeFrame, text } from './raw_client.mjs';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 
@@ -100,6 +100,83 @@ test('past --max-connections a new connection gets 503 and is counted; a freed p
   assert.equal(m.connections_open, 3);
   for (const c of clients) assert.equal(await c.ask('echo', 'served'), 'served');
   await Promise.all(clients.map((c) => c.close()));
+});
+
+// /metrics over a connection of its own that closes after the answer, so
+// that no keep-alive connection stays to count against an address's limit.
+async function metricsOnce(host) {
+  const { status, text } = await rawRequest(host.port, 'GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n');
+  if (status !== 200) throw new Error(`/metrics answered ${status}`);
+  const samples = {};
+  for (const line of text.slice(text.indexOf('\r\n\r\n') + 4).trim().split('\n')) {
+    if (line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples[line.slice(0, space).replace(/^microsockets_/, '')] = Number(line.slice(space + 1));
+  }
+  return samples;
+}
+
+// Over TLS the host closes a refused connection without a word: a handshake is what a flood must not get.
+async function refusedOrClosed(port) {
+  const over = await rawSocket(port).catch((e) => {
+    if (transport.tls && e.code === 'ECONNRESET') return null;
+    throw e;
+  });
+  if (!over) return true;
+  await waitFor(() => over.ended, 'the connection over the limit to be closed');
+  return transport.tls ? over.received.length === 0 : over.received.toString().startsWith('HTTP/1.1 503 ');
+}
+
+test('past --max-connections-per-address an address gets 503 and is counted; a closed connection gives its place back', async (t) => {
+  const host = stopAfter(t, await startHost({ plugins: probe, args: ['--max-connections-per-address', '3'] }));
+  const idle = [];
+  for (let i = 0; i < 3; i++) idle.push(await rawSocket(host.port, null, { tls: false })); // silent: they count too
+  assert.ok(await refusedOrClosed(host.port), 'the fourth connection from 127.0.0.1 is refused');
+  for (const s of idle) s.destroy();
+  const m = await waitFor(() => metricsOnce(host).catch(() => null), '/metrics once the idle connections are gone');
+  assert.ok(m.connections_refused_per_address_total >= 1, JSON.stringify(m));
+  assert.equal(m.connections_refused_total, 0); // --max-connections is another limit
+  assert.match(host.log(), /connection from 127\.0\.0\.1 refused: it has 3 open \(--max-connections-per-address\)/);
+  // Every place came back: three clients from the same address are served again.
+  const clients = [];
+  for (let i = 0; i < 3; i++) {
+    clients.push(await waitFor(() => Client.open(host.url).catch(() => null), `client ${i} to be let in`));
+  }
+  for (const c of clients) assert.equal(await c.ask('echo', 'served'), 'served');
+  await Promise.all(clients.map((c) => c.close()));
+  const after = await waitFor(async () => {
+    const now = await metricsOnce(host).catch(() => null);
+    return now?.tcp_connections_open === 1 && now; // this request's own
+  }, 'the closed clients to give their places back');
+  assert.equal(after.connections_refused_per_address_total, m.connections_refused_per_address_total);
+});
+
+// A port scan, a load balancer's probe or a flood: TCP connections that never
+// send a byte. Over TLS nothing of TLS is allocated for them (75 KiB each when it was).
+test('5,000 silent connections cost the host under 10 MB, and every one is closed when its peer goes', async (t) => {
+  const host = stopAfter(t, await startHost({
+    plugins: probe,
+    args: ['--max-connections-per-address', '0', '--tls-handshake-timeout', '120'],
+  }));
+  const pid = host.proc.pid;
+  await metricsOnce(host); // the first request's allocations belong to the baseline
+  const before = rssBytes(pid);
+  const silent = [];
+  while (silent.length < 5000) {
+    const batch = await Promise.all(Array.from({ length: 100 }, () => rawSocket(host.port, null, { tls: false })));
+    silent.push(...batch);
+  }
+  const m = await waitFor(async () => {
+    const now = await metricsOnce(host);
+    return now.tcp_connections_open >= 5001 && now;
+  }, 'the host to hold all 5,000', 60_000);
+  assert.equal(m.tcp_connections_open, 5001);
+  assert.ok(silent.every((s) => !s.ended), 'the host closed a silent connection early');
+  const grown = rssBytes(pid) - before;
+  console.log(`RSS grew by ${(grown / 1024).toFixed(0)} KiB for 5,000 silent ${transport.tls ? 'TLS' : 'plain'} connections`);
+  if (!env.sanitized) assert.ok(grown < 10 << 20, `RSS grew by ${grown} bytes`);
+  for (const s of silent) s.destroy();
+  await waitFor(async () => (await metricsOnce(host)).tcp_connections_open === 1, 'every silent connection to be closed', 30_000);
 });
 
 // Not in the sanitizer build: on a cache miss UBSan's vptr check reads

@@ -57,9 +57,10 @@ function servedCertificate() {
 const fingerprint = (pem) => new X509Certificate(pem).fingerprint256;
 
 // What a plain TCP client gets back for `bytes`, until the host closes the connection.
-function plainExchange(bytes) {
+const plainExchange = (bytes) => plainExchangeTo(host.port, bytes);
+function plainExchangeTo(port, bytes) {
   return new Promise((resolve, reject) => {
-    const socket = tcpConnect(host.port, '127.0.0.1', () => socket.write(bytes));
+    const socket = tcpConnect(port, '127.0.0.1', () => socket.write(bytes));
     let response = '';
     socket.on('data', (d) => (response += d));
     socket.on('close', () => resolve(response));
@@ -122,6 +123,39 @@ test('a plain client to the TLS port fails cleanly and the host keeps serving', 
   assert.equal(await client.ask('echo', 'after the plain ones'), 'after the plain ones');
   await client.close();
   assert.equal(await (await fetch(`https://127.0.0.1:${host.port}/healthz`)).text(), 'ok\n');
+});
+
+test('a handshake not done --tls-handshake-timeout after accept is cut, counted and logged; a failed one is counted too', async (t) => {
+  const quick = await startHost({
+    plugins: { '10-probe.so': testPlugin('probe') },
+    args: ['--tls-cert', first.cert, '--tls-key', first.key, '--tls-handshake-timeout', '1'],
+  });
+  t.after(() => quick.stop());
+  const tcp = (bytes) => new Promise((resolve, reject) => {
+    const socket = tcpConnect(quick.port, '127.0.0.1', () => bytes && socket.write(bytes));
+    socket.ended = null;
+    socket.on('close', () => (socket.ended = true));
+    socket.on('error', () => {});
+    socket.once('connect', () => resolve(socket));
+    socket.once('error', reject);
+  });
+  const silent = await tcp(null);
+  // A TLS record header that promises a ClientHello which never comes.
+  const stalled = await tcp(Buffer.from([0x16, 0x03, 0x01, 0x00, 0xff, 0x01]));
+  for (const s of [silent, stalled]) await waitFor(() => s.ended, 'the host to cut the handshake', 15_000);
+  assert.equal(await plainExchangeTo(quick.port, '\x00\x01hello\r\n\r\n'), ''); // not TLS: fails at once
+
+  const page = await (await fetch(`${quick.httpUrl}/metrics`)).text();
+  assert.match(page, /^microsockets_tls_handshakes_failed_total\{reason="timeout"\} 2$/m);
+  assert.match(page, /^microsockets_tls_handshakes_failed_total\{reason="error"\} 1$/m);
+  assert.match(quick.log(), /tls: handshake with 127\.0\.0\.1:\d+ cut after --tls-handshake-timeout \(1 s\)/);
+  assert.match(quick.log(), /tls: handshake with 127\.0\.0\.1:\d+ failed: /);
+  // A client that closes before sending a byte began no handshake: not counted.
+  (await tcp(null)).destroy();
+  const client = await Client.open(quick.url, { ca: ca() });
+  assert.equal(await client.ask('echo', 'served meanwhile'), 'served meanwhile');
+  await client.close();
+  assert.match(await (await fetch(`${quick.httpUrl}/metrics`)).text(), /^microsockets_tls_handshakes_failed_total\{reason="error"\} 1$/m);
 });
 
 test('SIGHUP re-reads a changed certificate: new connections get it, open ones carry on', async () => {
