@@ -82,7 +82,7 @@ struct redis_bus::shard {
   std::string lease_id;        // "<host>.<lease>": each membership's value, the liveness key's suffix
   clock::time_point last_beat;  // when Redis last confirmed the liveness key
   bool set_get = true;          // SET ... GET works (Redis 6.2 and later)
-  log_limiter lines;            // lost and back, should the connection flap
+  log_limiter lost_lines, back_lines;  // should the connection flap
 };
 
 redis_bus::redis_bus(net::io_context& home, std::vector<redis_address> addresses, std::uint32_t host_id,
@@ -232,7 +232,7 @@ void redis_bus::connection_changed(shard& s, std::string why) {
       s.healthy = false;
       lost_.fetch_add(1, std::memory_order_relaxed);
       shards_up_.fetch_sub(1);
-      if (auto n = s.lines.allow())
+      if (auto n = s.lost_lines.allow())
         log::warn("redis {} lost ({}): local rooms keep working, cross-host messages are dropped until it is back{}",
                   label, why, log_limiter::suppressed_note(*n));
     } else if (s.told.empty() || (why != s.told && !s.ever_up) || now - s.told_at > remind_every) {
@@ -248,13 +248,10 @@ void redis_bus::connection_changed(shard& s, std::string why) {
     shards_up_.fetch_add(1);
     s.healthy = true;
     s.told.clear();
-    if (auto n = s.lines.allow()) {
-      if (s.ever_up)
-        log::info("redis {} back after {:.1f} s: memberships written again, resubscribed{}", label,
-                  std::chrono::duration<double>(now - s.lost_at).count(), log_limiter::suppressed_note(*n));
-      else
-        log::info("redis {} connected", label);
-    }
+    if (!s.ever_up) log::info("redis {} connected", label);
+    else if (auto n = s.back_lines.allow())
+      log::info("redis {} back after {:.1f} s: memberships written again, resubscribed{}", label,
+                std::chrono::duration<double>(now - s.lost_at).count(), log_limiter::suppressed_note(*n));
     s.ever_up = true;
   }
 }
