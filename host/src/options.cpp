@@ -145,6 +145,11 @@ parsed_options parse_options(int argc, char** argv) {
       ("redis", po::value(&redis)->composing()->value_name("URL"),
        "share rooms with other hosts through this Redis, redis://[:PASSWORD@]HOST:PORT[/DB] "
        "(repeatable: rooms are spread over the instances by name)")
+      ("redis-timeout", po::value(&o.redis_timeout_ms)->default_value(o.redis_timeout_ms)->value_name("MS"),
+       "a Redis that has not answered a command within this is dropped and reconnected (degraded meanwhile)")
+      ("redis-max-pending",
+       po::value(&o.redis_max_pending_bytes)->default_value(o.redis_max_pending_bytes)->value_name("BYTES"),
+       "bytes waiting for one Redis connection; past it cross-host messages are dropped and counted")
       ("set", po::value<std::vector<std::string>>()->composing()->value_name("PLUGIN.KEY=VALUE"),
        "plugin setting (repeatable); also MICROSOCKETS_<PLUGIN>_<KEY>");
   settings.add_options()  // limits for a host exposed to the internet
@@ -256,6 +261,8 @@ parsed_options parse_options(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     return fail(e.what());
   }
+  if (o.redis_timeout_ms < 100) return fail("--redis-timeout must be at least 100 ms");
+  if (o.redis_max_pending_bytes < 64 * 1024) return fail("--redis-max-pending must be at least 65536 bytes");
   for (const auto& url : redis) {
     auto a = parse_redis_address(url);
     if (auto* why = std::get_if<std::string>(&a)) return fail(fmt::format("--redis: {}", *why));

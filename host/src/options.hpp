@@ -47,6 +47,14 @@ struct options {
   // every host on them, spread over the instances by a hash of the room name.
   // Empty: one host alone, nothing of the cluster runs.
   std::vector<redis_address> redis;
+  // Every Redis command is answered within this, a heartbeat's included, or
+  // its connection is dropped and made again (the host says degraded): a
+  // paused Redis is otherwise never noticed.
+  unsigned redis_timeout_ms = 2000;
+  // Bytes waiting for one Redis connection (queued, or sent and unanswered);
+  // past it new cross-host messages are dropped and counted, never queued
+  // without bound (a paused Redis grew a host by 18 MB/s).
+  std::size_t redis_max_pending_bytes = 8 * 1024 * 1024;
   // Plugin settings from --set plugin.key=value; the environment fills the rest.
   std::map<std::string, std::string> settings;
 

@@ -1,5 +1,6 @@
 // Where one Redis is: `redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]`.
-// No `rediss://`: Debian's hiredis 0.14 has no TLS.
+// No `rediss://`: Debian's hiredis 0.14 has no TLS (refused with a line that
+// says to tunnel). A password with reserved characters is percent-encoded.
 #pragma once
 
 #include <cstdint>

@@ -1,11 +1,11 @@
 #include "redis_bus.hpp"
 
+#include "envelope.hpp"
 #include "log.hpp"
-#include "redis_connection.hpp"
-#include "redis_message.hpp"
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 
 namespace microsockets {
@@ -13,29 +13,34 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
-// A host refreshes its liveness key this often, and the key outlives a
-// refresh by this much: a host killed outright leaves its members counted for
-// at most member_lease (the README states it).
-constexpr auto heartbeat_every = std::chrono::seconds(1);
+// A host's liveness key outlives its last refresh by member_lease: a host
+// killed outright leaves its members counted for at most that (the README
+// states it). Refreshes come every quarter of --redis-timeout (500 ms by
+// default, 100 ms to 1 s), and each is a command with a deadline: a Redis
+// that stops answering is noticed within --redis-timeout and a refresh.
 constexpr auto member_lease = std::chrono::seconds(5);
 // A message to several rooms comes once per room's channel, all within
-// milliseconds; its id is kept this long to deliver it once.
+// milliseconds; its id is kept this long to deliver it once, and at most
+// this many ids (forged ids must not grow the set without bound).
 constexpr auto dedup_window = std::chrono::seconds(5);
+constexpr std::size_t max_seen = 100000;
+// A host still unreachable says so again this often (and whenever the reason changes).
+constexpr auto remind_every = std::chrono::seconds(60);
 
 const std::string room_channel = "ms:room:";
 const std::string host_channel = "ms:host:";
 const std::string members_key = "ms:members:";
 const std::string alive_key = "ms:alive:";
 
-// Members of KEYS[1] (a hash conn -> host) on hosts whose ARGV[1]..host key
-// still exists; fields of dead hosts are removed on the way.
+// Members of KEYS[1] (a hash conn -> lease) whose ARGV[1]..lease key still
+// exists; fields of lapsed leases (dead hosts, old leases) are removed on the way.
 constexpr std::string_view live_members_script = R"lua(
 local fields = redis.call('HGETALL', KEYS[1])
 local out, alive = {}, {}
 for i = 1, #fields, 2 do
-  local host = fields[i + 1]
-  if alive[host] == nil then alive[host] = redis.call('EXISTS', ARGV[1] .. host) == 1 end
-  if alive[host] then out[#out + 1] = fields[i] else redis.call('HDEL', KEYS[1], fields[i]) end
+  local lease = fields[i + 1]
+  if alive[lease] == nil then alive[lease] = redis.call('EXISTS', ARGV[1] .. lease) == 1 end
+  if alive[lease] then out[#out + 1] = fields[i] else redis.call('HDEL', KEYS[1], fields[i]) end
 end
 return out
 )lua";
@@ -57,30 +62,42 @@ std::optional<T> number(std::string_view s, int base = 10) {
 
 std::string_view text(const redisReply& r) { return {r.str, r.len}; }
 
+std::chrono::milliseconds heartbeat_every(std::chrono::milliseconds timeout) {
+  return std::clamp<std::chrono::milliseconds>(timeout / 4, std::chrono::milliseconds(100), std::chrono::seconds(1));
+}
+
 }  // namespace
 
 struct redis_bus::shard {
-  shard(net::io_context& home, const redis_address& a) : sub(home, a, false), pub(home, a, true) {}
+  shard(net::io_context& home, const redis_address& a, redis_connection::limits l)
+      : sub(home, a, false, l), pub(home, a, true, l) {}
   redis_connection sub;  // SUBSCRIBE only: its reading is never held up by replies
   redis_connection pub;  // PUBLISH, membership, heartbeats
   std::unordered_map<std::string, channel> channels;
   bool healthy = false;
   bool ever_up = false;
-  bool warned = false;
-  clock::time_point lost_at;
+  clock::time_point lost_at, told_at;
+  std::string told;  // the last reason logged while unreachable
+  std::uint64_t lease = 0;
+  std::string lease_id;        // "<host>.<lease>": each membership's value, the liveness key's suffix
+  clock::time_point last_beat;  // when Redis last confirmed the liveness key
+  bool set_get = true;          // SET ... GET works (Redis 6.2 and later)
+  log_limiter lost_lines, back_lines;  // should the connection flap
 };
 
 redis_bus::redis_bus(net::io_context& home, std::vector<redis_address> addresses, std::uint32_t host_id,
-                     host_services& services, std::function<void(std::shared_ptr<const fanout>)> deliver)
+                     host_services& services, std::function<void(std::shared_ptr<const fanout>)> deliver,
+                     redis_bus_settings settings)
     : home_(home),
       host_id_(host_id),
       host_hex_(fmt::format("{:x}", host_id)),
       services_(services),
       deliver_(std::move(deliver)),
+      settings_(settings),
       shard_count_(unsigned(addresses.size())),
       heartbeat_timer_(home) {
   for (const auto& a : addresses) {
-    auto& s = *shards_.emplace_back(std::make_unique<shard>(home, a));
+    auto& s = *shards_.emplace_back(std::make_unique<shard>(home, a, settings_.connection));
     s.sub.on_push = [this, &s](const redisReply& r) { subscription_reply(s, r); };
     // A new connection starts with no subscription: every wanted channel is asked again.
     auto resubscribe = [this, &s] {
@@ -96,14 +113,23 @@ redis_bus::redis_bus(net::io_context& home, std::vector<redis_address> addresses
       connection_changed(s, {});
     };
     s.pub.on_up = [this, &s] {
-      registered_again(s);
+      register_members(s);
       connection_changed(s, {});
     };
     s.sub.on_down = [this, &s, resubscribe](std::string why) {
       resubscribe();  // not connected: only forgets the old connection's subscriptions
       connection_changed(s, std::move(why));
     };
-    s.pub.on_down = [this, &s](std::string why) { connection_changed(s, std::move(why)); };
+    // The subscription connection sends nothing to miss a deadline on while
+    // its channels are set: when Redis stops answering commands, it is made
+    // again too. A stale one (Redis restarted behind a cut network) would
+    // otherwise look up and receive nothing, and a paused Redis's backlog
+    // for it would burst into this host when it resumes.
+    s.pub.on_down = [this, &s](std::string why) {
+      s.lease_id.clear();  // a new one once it is back
+      s.sub.restart("the command connection to the same Redis was lost");
+      connection_changed(s, std::move(why));
+    };
   }
   const std::string mine = host_channel + host_hex_;
   shard_of(mine).channels[mine].wanted = true;
@@ -192,48 +218,61 @@ void redis_bus::subscription_reply(shard& s, const redisReply& r) {
   reconcile(s, name);
 }
 
+// One line each way per Redis: lost (or unreachable from the start), then
+// back; while it stays away, a line only when the reason changes or once a
+// minute, so a wrong password or a dead Redis costs a few lines, not a flood.
 void redis_bus::connection_changed(shard& s, std::string why) {
   const bool healthy = s.sub.up() && s.pub.up();
   const auto label = s.pub.address().label();
+  const auto now = clock::now();
   if (!healthy && !why.empty()) {
     if (s.healthy) {
-      s.lost_at = clock::now();
+      s.lost_at = s.told_at = now;
+      s.told = why;
+      s.healthy = false;
       lost_.fetch_add(1, std::memory_order_relaxed);
       shards_up_.fetch_sub(1);
-      log::warn("redis {} lost ({}): local rooms keep working, cross-host messages are dropped until it is back", label,
-                why);
-    } else if (!s.ever_up && !s.warned) {
-      log::warn("redis {} unreachable ({}): local rooms work, retrying", label, why);
+      if (auto n = s.lost_lines.allow())
+        log::warn("redis {} lost ({}): local rooms keep working, cross-host messages are dropped until it is back{}",
+                  label, why, log_limiter::suppressed_note(*n));
+    } else if (s.told.empty() || (why != s.told && !s.ever_up) || now - s.told_at > remind_every) {
+      if (s.told.empty()) s.lost_at = now;
+      s.told = why;
+      s.told_at = now;
+      log::warn("redis {} unreachable for {:.1f} s ({}): local rooms work, retrying with backoff", label,
+                std::chrono::duration<double>(now - s.lost_at).count(), why);
     }
-    s.warned = true;
-    s.healthy = false;
     return;
   }
   if (healthy && !s.healthy) {
     shards_up_.fetch_add(1);
-    if (s.ever_up)
-      log::info("redis {} back after {:.1f} s: resubscribed", label,
-                std::chrono::duration<double>(clock::now() - s.lost_at).count());
-    else
-      log::info("redis {} connected", label);
-    s.healthy = s.ever_up = true;
+    s.healthy = true;
+    s.told.clear();
+    if (!s.ever_up) log::info("redis {} connected", label);
+    else if (auto n = s.back_lines.allow())
+      log::info("redis {} back after {:.1f} s: memberships written again, resubscribed{}", label,
+                std::chrono::duration<double>(now - s.lost_at).count(), log_limiter::suppressed_note(*n));
+    s.ever_up = true;
   }
 }
 
-// Redis may have come back empty (a restart without persistence): this
-// host's liveness and memberships are written again.
-void redis_bus::registered_again(shard& s) {
-  s.pub.command({"SET", alive_key + host_hex_, "1", "PX", std::to_string(std::chrono::milliseconds(member_lease).count())});
+// A new lease: the liveness key under a new name, and every local member of
+// this Redis's rooms written under it. Entries of the old lease (members that
+// left while Redis could not be told) lapse with the old key.
+void redis_bus::register_members(shard& s) {
+  s.lease_id = fmt::format("{}.{}", host_hex_, ++s.lease);
+  s.last_beat = clock::now();
+  const auto lease = std::to_string(std::chrono::milliseconds(member_lease).count());
+  s.pub.command({"SET", alive_key + s.lease_id, "1", "PX", lease});
   for (const auto& [room, conns] : rooms_) {
     if (&shard_of(room) != &s) continue;
     std::vector<std::string> ids;
     for (auto c : conns) ids.push_back(std::to_string(c));
-    std::vector<std::string_view> args{"HSET", {}};
     const std::string key = members_key + room;
-    args[1] = key;
+    std::vector<std::string_view> args{"HSET", key};
     for (const auto& id : ids) {
       args.push_back(id);
-      args.push_back(host_hex_);
+      args.push_back(s.lease_id);
     }
     s.pub.command(args);
   }
@@ -242,13 +281,41 @@ void redis_bus::registered_again(shard& s) {
 void redis_bus::heartbeat() {
   if (stopped_) return;
   const auto lease = std::to_string(std::chrono::milliseconds(member_lease).count());
-  for (auto& s : shards_) s->pub.command({"SET", alive_key + host_hex_, "1", "PX", lease});
+  for (auto& p : shards_) {
+    auto& s = *p;
+    if (!s.pub.up() || s.lease_id.empty()) continue;
+    const std::string key = alive_key + s.lease_id;
+    std::vector<std::string_view> args{"SET", key, "1", "PX", lease};
+    if (s.set_get) args.push_back("GET");
+    s.pub.command(args, [this, &s, id = s.lease_id](const redisReply* r) {
+      if (!r || id != s.lease_id) return;  // gone, or a new lease since
+      if (r->type == REDIS_REPLY_ERROR) {
+        if (s.set_get) log::info("redis {}: SET ... GET refused ({}); lapses are found by time alone",
+                                 s.pub.address().label(), text(*r));
+        s.set_get = false;
+        return;
+      }
+      // The key had expired (GET found nothing), or this is the first answer
+      // in more than a lease: other hosts may have removed this host's
+      // members meanwhile (their lookups drop a lapsed lease's entries).
+      const auto now = clock::now();
+      const bool lapsed = (s.set_get && r->type == REDIS_REPLY_NIL) || now - s.last_beat > member_lease;
+      s.last_beat = now;
+      if (!lapsed) return;
+      rewritten_.fetch_add(1, std::memory_order_relaxed);
+      if (auto n = lapse_lines_.allow())
+        log::warn("redis {}: this host's liveness had lapsed (a pause or a stall of over {} s); its members are "
+                  "written again{}",
+                  s.pub.address().label(), member_lease.count(), log_limiter::suppressed_note(*n));
+      register_members(s);
+    });
+  }
   const auto old = clock::now() - dedup_window;
   while (!seen_order_.empty() && seen_order_.front().first < old) {
     seen_.erase(seen_order_.front().second);
     seen_order_.pop_front();
   }
-  heartbeat_timer_.expires_after(heartbeat_every);
+  heartbeat_timer_.expires_after(heartbeat_every(settings_.connection.timeout));
   heartbeat_timer_.async_wait([this](error_code ec) {
     if (!ec) heartbeat();
   });
@@ -261,7 +328,7 @@ void redis_bus::joined(ms_conn_id conn, std::string_view room) {
     rooms_of_[conn].push_back(room);
     auto& s = shard_of(room);
     if (members.size() == 1) want(s, room_channel + room, true);
-    s.pub.command({"HSET", members_key + room, std::to_string(conn), host_hex_});
+    s.pub.command({"HSET", members_key + room, std::to_string(conn), s.lease_id});
   });
 }
 
@@ -300,27 +367,65 @@ void redis_bus::member_left(ms_conn_id conn, const std::string& room) {
   s.pub.command({"HDEL", members_key + room, std::to_string(conn)});
 }
 
-void redis_bus::published(std::shared_ptr<const fanout> job) {
-  at_home([this, job = std::move(job)] {
-    const auto seq = std::to_string(++sequence_);
-    const auto skip = std::to_string(job->skip);
-    std::vector<std::string_view> fields{host_hex_, seq, skip, *job->frame};
-    for (const auto& r : job->rooms) fields.push_back(r);
-    const auto message = encode_redis_message('b', fields);
-    for (const auto& r : job->rooms) {
-      auto& s = shard_of(r);
-      if (s.pub.command({"PUBLISH", room_channel + r, message})) published_.fetch_add(1, std::memory_order_relaxed);
-      else dropped_.fetch_add(1, std::memory_order_relaxed);
-    }
+void redis_bus::dropped(drop_reason why, std::uint64_t n) { dropped_[why].fetch_add(n, std::memory_order_relaxed); }
+
+// `published` counts what Redis accepted, on its reply.
+void redis_bus::publish(shard& s, const std::string& channel, std::string_view message) {
+  auto rc = s.pub.command(
+      {"PUBLISH", channel, message},
+      [this](const redisReply* r) {
+        if (r && r->type == REDIS_REPLY_INTEGER) published_.fetch_add(1, std::memory_order_relaxed);
+        else dropped(unanswered);
+      },
+      true);
+  if (rc == redis_connection::sent::not_ready) return dropped(unreachable);
+  if (rc == redis_connection::sent::backlog) {
+    dropped(backlog);
+    if (auto n = drop_lines_.allow())
+      log::warn("redis {}: {} bytes wait for it (--redis-max-pending {}): cross-host messages dropped{}",
+                s.pub.address().label(), s.pub.pending_bytes(), settings_.connection.max_pending,
+                log_limiter::suppressed_note(*n));
+  }
+}
+
+void redis_bus::published(std::shared_ptr<const fanout> job, std::string_view event, std::string_view payload,
+                          bool is_json) {
+  const std::uint64_t copies = job->rooms.size();
+  if (event.size() + payload.size() > settings_.messages.max_message_bytes) {
+    // The other hosts would refuse it (the same limit): they are not sent it.
+    dropped(too_big, copies);
+    if (auto n = drop_lines_.allow())
+      log::warn("cluster: a broadcast of {} bytes is over --max-message ({}): delivered on this host only{}",
+                event.size() + payload.size(), settings_.messages.max_message_bytes, log_limiter::suppressed_note(*n));
+    return;
+  }
+  const auto seq = std::to_string(sequence_.fetch_add(1, std::memory_order_relaxed) + 1);
+  const auto skip = std::to_string(job->skip);
+  std::vector<std::string_view> fields{host_hex_, seq, skip, event, payload, is_json ? "1" : "0"};
+  for (const auto& r : job->rooms) fields.push_back(r);
+  auto message = encode_redis_message('b', fields);
+  const std::size_t bytes = message.size() * copies;
+  if (in_transit_.fetch_add(bytes, std::memory_order_relaxed) + bytes > settings_.connection.max_pending) {
+    in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
+    return dropped(backlog, copies);
+  }
+  at_home([this, bytes, job = std::move(job), message = std::move(message)] {
+    in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
+    for (const auto& r : job->rooms) publish(shard_of(r), room_channel + r, message);
   });
 }
 
 void redis_bus::send_to_host(ms_conn_id conn, char kind, const std::vector<std::string_view>& fields) {
   auto message = encode_redis_message(kind, fields);
-  at_home([this, conn, message = std::move(message)] {
+  const std::size_t bytes = message.size();
+  if (in_transit_.fetch_add(bytes, std::memory_order_relaxed) + bytes > settings_.connection.max_pending) {
+    in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
+    return dropped(backlog);
+  }
+  at_home([this, conn, bytes, message = std::move(message)] {
+    in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
     const auto channel = host_channel + fmt::format("{:x}", worker::host_of(conn));
-    if (shard_of(channel).pub.command({"PUBLISH", channel, message})) published_.fetch_add(1, std::memory_order_relaxed);
-    else dropped_.fetch_add(1, std::memory_order_relaxed);
+    publish(shard_of(channel), channel, message);
   });
 }
 
@@ -337,43 +442,57 @@ void redis_bus::join(ms_conn_id conn, std::string_view room) { send_to_host(conn
 void redis_bus::leave(ms_conn_id conn, std::string_view room) { send_to_host(conn, 'l', {std::to_string(conn), room}); }
 
 bool redis_bus::seen_before(std::string key) {
-  if (!seen_.insert(key).second) return true;
+  if (seen_.contains(key)) return true;
+  if (seen_order_.size() >= max_seen) {
+    seen_.erase(seen_order_.front().second);
+    seen_order_.pop_front();
+  }
+  seen_.insert(key);
   seen_order_.emplace_back(clock::now(), std::move(key));
   return false;
 }
 
+// Whatever arrives is checked before anything acts on it: a message that is
+// not one of ours, well formed and within this host's limits is dropped,
+// counted and logged (rate-limited), and never reaches a client.
 void redis_bus::received(std::string_view text) {
   auto m = decode_redis_message(text);
-  if (!m) {
-    log::debug("cluster: malformed message ignored");
+  // This host's own broadcasts come back (Redis 7 has no NOLOCAL for pub/sub): dropped first, cheaply.
+  if (m && m->kind == 'b' && !m->fields.empty() && m->fields[0] == host_hex_) {
+    received_own_.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  auto why = m ? check_redis_message(*m, settings_.messages) : std::optional<std::string>("not a message");
+  if (why) {
+    received_invalid_.fetch_add(1, std::memory_order_relaxed);
+    if (auto n = invalid_lines_.allow())
+      log::warn("cluster: a message of {} bytes from Redis dropped: {}{}", text.size(), *why,
+                log_limiter::suppressed_note(*n));
     return;
   }
   received_.fetch_add(1, std::memory_order_relaxed);
   const auto& f = m->fields;
-  auto conn = [&] { return f.empty() ? std::nullopt : number<ms_conn_id>(f[0]); };
+  const auto conn = number<ms_conn_id>(f[0]).value_or(0);
   switch (m->kind) {
     case 'b': {
-      if (f.size() < 5 || f[0] == host_hex_) return;  // our own, delivered locally already
-      if (f.size() > 5 && seen_before(fmt::format("{}:{}", f[0], f[1]))) return;
-      auto skip = number<ms_conn_id>(f[2]).value_or(0);
-      deliver_(std::make_shared<const fanout>(fanout{std::make_shared<const std::string>(f[3]),
-                                                     std::vector<std::string>(f.begin() + 4, f.end()), skip}));
+      if (f.size() > 7 && seen_before(fmt::format("{}:{}", f[0], f[1]))) return;
+      auto frame = std::make_shared<const std::string>(make_event_frame(f[3], f[4], f[5] == "1"));
+      deliver_(std::make_shared<const fanout>(
+          fanout{std::move(frame), std::vector<std::string>(f.begin() + 6, f.end()), number<ms_conn_id>(f[2]).value_or(0)}));
       return;
     }
     case 'e':
-      if (f.size() == 4 && conn()) services_.emit(*conn(), f[1], f[2], f[3] == "1");
+      services_.emit(conn, f[1], f[2], f[3] == "1");
       return;
     case 'c':
-      if (f.size() == 3 && conn()) services_.close(*conn(), number<std::uint16_t>(f[1]).value_or(1000), f[2]);
+      services_.close(conn, number<std::uint16_t>(f[1]).value_or(1000), f[2]);
       return;
     case 'j':
-      if (f.size() == 2 && conn()) services_.join(*conn(), f[1]);
+      services_.join(conn, f[1]);
       return;
     case 'l':
-      if (f.size() == 2 && conn()) services_.leave(*conn(), f[1]);
+      services_.leave(conn, f[1]);
       return;
-    default:
-      log::debug("cluster: message of unknown kind '{}' ignored", m->kind);
   }
 }
 
@@ -389,20 +508,38 @@ void redis_bus::members(std::string room, members_answer answer) {
                                     if (auto id = number<ms_conn_id>(text(*r->element[i]))) ids.push_back(*id);
                                 answer(MS_OK, std::move(ids));
                               });
-    if (!sent) answer(MS_REFUSED, {});
+    if (sent != redis_connection::sent::ok) answer(MS_REFUSED, {});
   });
 }
 
 std::string redis_bus::metrics() const {
-  return fmt::format(
-      "microsockets_redis_instances {}\n"
-      "microsockets_redis_instances_up {}\n"
-      "microsockets_redis_subscriptions {}\n"
-      "microsockets_redis_published_total {}\n"
-      "microsockets_redis_received_total {}\n"
-      "microsockets_redis_dropped_total {}\n"
-      "microsockets_redis_connections_lost_total {}\n",
-      shard_count_, shards_up_.load(), subscribed_.load(), published_.load(), received_.load(), dropped_.load(), lost_.load());
+  std::string out;
+  auto one = [&](std::string_view name, std::string_view type, std::string_view help, auto value) {
+    fmt::format_to(std::back_inserter(out), "# HELP microsockets_{0} {1}\n# TYPE microsockets_{0} {2}\nmicrosockets_{0} {3}\n",
+                   name, help, type, value);
+  };
+  one("redis_instances", "gauge", "Redis instances given with --redis.", shard_count_);
+  one("redis_instances_up", "gauge", "Redis instances whose two connections answer (below redis_instances: degraded).",
+      shards_up_.load());
+  one("redis_subscriptions", "gauge", "Channels Redis has confirmed a subscription to.", subscribed_.load());
+  one("redis_published_total", "counter", "Cross-host messages Redis accepted (counted on its reply).", published_.load());
+  one("redis_received_total", "counter", "Messages from other hosts acted on.", received_.load());
+  one("redis_received_own_total", "counter", "This host's own broadcasts that Redis sent back, dropped on arrival.",
+      received_own_.load());
+  one("redis_received_invalid_total", "counter",
+      "Messages from Redis dropped as malformed, of an unknown kind or over this host's limits.", received_invalid_.load());
+  out += "# HELP microsockets_redis_dropped_total Cross-host messages not sent: Redis unreachable, over "
+         "--redis-max-pending (backlog), its connection lost before Redis answered (unanswered), over --max-message "
+         "(too_big).\n# TYPE microsockets_redis_dropped_total counter\n";
+  constexpr std::array<std::string_view, reasons> names{"unreachable", "backlog", "unanswered", "too_big"};
+  for (std::size_t i = 0; i < names.size(); ++i)
+    fmt::format_to(std::back_inserter(out), "microsockets_redis_dropped_total{{reason=\"{}\"}} {}\n", names[i],
+                   dropped_[i].load());
+  one("redis_connections_lost_total", "counter", "Times a Redis that was up went away (closed, or no reply in time).",
+      lost_.load());
+  one("redis_memberships_rewritten_total", "counter",
+      "Times this host found its liveness key lapsed (a pause, a stall) and wrote its members again.", rewritten_.load());
+  return out;
 }
 
 }  // namespace microsockets

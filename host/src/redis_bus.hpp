@@ -4,9 +4,14 @@
 // room (on any of its workers), publishes each local broadcast once per room
 // for the other hosts, and delivers what they publish to its own members. Calls
 // on a handle of a connection of another host travel on that host's channel.
-// Room membership is kept in Redis (a hash per room: connection -> host) and
-// read through a per-host liveness key, so a dead host's members vanish when
-// its key expires. Rooms are spread over several Redis by a hash of the name.
+// Hosts exchange messages (event, payload, rooms), never frames: what comes
+// from Redis is checked, and encoded here, once per host.
+// Room membership is kept in Redis (a hash per room: connection -> lease) and
+// read through a per-lease liveness key, so a dead host's members vanish when
+// its key expires. A host takes a new lease, and writes its members again,
+// whenever its connection was made again or its key had lapsed (a pause): the
+// old lease's entries, ghosts included, expire with the old key.
+// Rooms are spread over several Redis by a hash of the name.
 //
 // Threads: the public functions may be called from any thread; they hand
 // their work to the home io_context (worker 0's), where everything else runs:
@@ -14,11 +19,15 @@
 #pragma once
 
 #include "host_services.hpp"
+#include "log_limiter.hpp"
 #include "net.hpp"
 #include "redis_address.hpp"
+#include "redis_connection.hpp"
+#include "redis_message.hpp"
 #include "rooms.hpp"
 #include "worker.hpp"
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -33,7 +42,10 @@ struct redisReply;
 
 namespace microsockets {
 
-class redis_connection;
+struct redis_bus_settings {
+  redis_connection::limits connection;  // --redis-timeout, --redis-max-pending
+  redis_message_limits messages;        // --max-message, --max-room-name
+};
 
 class redis_bus {
  public:
@@ -41,7 +53,8 @@ class redis_bus {
   // (called on the home thread). services: runs calls that other hosts make on
   // this host's connections.
   redis_bus(net::io_context& home, std::vector<redis_address> addresses, std::uint32_t host_id,
-            host_services& services, std::function<void(std::shared_ptr<const fanout>)> deliver);
+            host_services& services, std::function<void(std::shared_ptr<const fanout>)> deliver,
+            redis_bus_settings settings);
   ~redis_bus();
 
   void start();
@@ -50,8 +63,9 @@ class redis_bus {
   // Hooks from the host, any thread, in the order they happen on each thread.
   void joined(ms_conn_id conn, std::string_view room);
   void left(ms_conn_id conn, std::string_view room);
-  void gone(ms_conn_id conn);                 // disconnected: left all its rooms
-  void published(std::shared_ptr<const fanout> job);  // a local broadcast, for the other hosts
+  void gone(ms_conn_id conn);  // disconnected: left all its rooms
+  // A local broadcast, for the other hosts: encoded on the calling thread.
+  void published(std::shared_ptr<const fanout> job, std::string_view event, std::string_view payload, bool is_json);
 
   // A call on a connection of another host, carried to it in the order made.
   void emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool is_json);
@@ -75,6 +89,8 @@ class redis_bus {
     bool wanted = false;
     sub_state state = sub_state::none;
   };
+  // Why a cross-host message was not sent (redis_dropped_total{reason}).
+  enum drop_reason { unreachable, backlog, unanswered, too_big, reasons };
 
   template <class Fn>
   void at_home(Fn&& fn);
@@ -86,8 +102,10 @@ class redis_bus {
   void received(std::string_view text);
   void member_left(ms_conn_id conn, const std::string& room);
   void send_to_host(ms_conn_id conn, char kind, const std::vector<std::string_view>& fields);
+  void publish(shard& s, const std::string& channel, std::string_view message);
+  void dropped(drop_reason why, std::uint64_t n = 1);
   void connection_changed(shard& s, std::string why);
-  void registered_again(shard& s);
+  void register_members(shard& s);
   void heartbeat();
   bool seen_before(std::string key);
 
@@ -96,10 +114,11 @@ class redis_bus {
   std::string host_hex_;
   host_services& services_;
   std::function<void(std::shared_ptr<const fanout>)> deliver_;
+  redis_bus_settings settings_;
   std::vector<std::unique_ptr<shard>> shards_;
   const unsigned shard_count_;
   net::steady_timer heartbeat_timer_;
-  std::uint64_t sequence_ = 0;
+  std::atomic<std::uint64_t> sequence_{0};
   bool stopped_ = false;
 
   // This host's members, all workers together: who to (un)subscribe for and
@@ -111,9 +130,17 @@ class redis_bus {
   std::unordered_set<std::string> seen_;
   std::deque<std::pair<std::chrono::steady_clock::time_point, std::string>> seen_order_;
 
+  // Bytes of cross-host messages handed to the home thread and not yet queued
+  // on a connection: bounded like a connection's own backlog.
+  std::atomic<std::size_t> in_transit_{0};
+
+  log_limiter invalid_lines_, drop_lines_, lapse_lines_;
+
   std::atomic<unsigned> shards_up_{0};
   std::atomic<std::int64_t> subscribed_{0};  // channels Redis has confirmed
-  std::atomic<std::uint64_t> published_{0}, received_{0}, dropped_{0}, lost_{0};
+  std::atomic<std::uint64_t> published_{0}, received_{0}, received_own_{0}, received_invalid_{0}, lost_{0},
+      rewritten_{0};
+  std::array<std::atomic<std::uint64_t>, reasons> dropped_{};
 };
 
 }  // namespace microsockets

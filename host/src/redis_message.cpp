@@ -1,10 +1,31 @@
 #include "redis_message.hpp"
 
+#include "envelope.hpp"
+#include "utf8_validator.hpp"
+
 #include <fmt/format.h>
 
 #include <charconv>
 
 namespace microsockets {
+namespace {
+
+template <class T>
+bool number(std::string_view s, int base = 10) {
+  T value{};
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value, base);
+  return !s.empty() && ec == std::errc{} && end == s.data() + s.size();
+}
+
+bool utf8(std::string_view s) {
+  utf8_validator v;
+  return v.feed(s) && v.complete();
+}
+
+// The longest close reason a close frame holds (RFC 6455: 125 less the code).
+constexpr std::size_t max_close_reason = 123;
+
+}  // namespace
 
 std::string encode_redis_message(char kind, const std::vector<std::string_view>& fields) {
   std::string out(1, kind);
@@ -33,6 +54,59 @@ std::optional<redis_message> decode_redis_message(std::string_view text) {
     text.remove_prefix(n);
   }
   return m;
+}
+
+std::optional<std::string> check_redis_message(const redis_message& m, const redis_message_limits& limits) {
+  const auto& f = m.fields;
+  auto count = [&](std::size_t n, bool or_more = false) -> std::optional<std::string> {
+    if (f.size() == n || (or_more && f.size() > n)) return std::nullopt;
+    return fmt::format("'{}' with {} fields", m.kind, f.size());
+  };
+  auto event = [&](std::string_view name, std::string_view payload, std::string_view is_json) -> std::optional<std::string> {
+    if (name.size() + payload.size() > limits.max_message_bytes)
+      return fmt::format("event and payload of {} bytes (--max-message {})", name.size() + payload.size(),
+                         limits.max_message_bytes);
+    if (is_json != "0" && is_json != "1") return std::string("is-json neither 0 nor 1");
+    if (!utf8(name)) return std::string("event name not UTF-8");
+    if (!utf8(payload)) return std::string("payload not UTF-8");
+    if (is_json == "1" && !microsockets::is_json(payload)) return std::string("payload said JSON is not");
+    return std::nullopt;
+  };
+  auto room = [&](std::string_view name) -> std::optional<std::string> {
+    if (name.size() > limits.max_room_name_bytes)
+      return fmt::format("room name of {} bytes (--max-room-name {})", name.size(), limits.max_room_name_bytes);
+    if (!utf8(name)) return std::string("room name not UTF-8");
+    return std::nullopt;
+  };
+  auto conn = [&]() -> std::optional<std::string> {
+    if (!number<std::uint64_t>(f[0])) return std::string("connection id not a number");
+    return std::nullopt;
+  };
+  std::optional<std::string> why;
+  switch (m.kind) {
+    case 'b':
+      if ((why = count(7, true))) return why;
+      if (!number<std::uint32_t>(f[0], 16) || !number<std::uint64_t>(f[1]) || !number<std::uint64_t>(f[2]))
+        return std::string("broadcast with a bad host, sequence or skip");
+      if ((why = event(f[3], f[4], f[5]))) return why;
+      for (std::size_t i = 6; i < f.size(); ++i)
+        if ((why = room(f[i]))) return why;
+      return std::nullopt;
+    case 'e':
+      if ((why = count(4)) || (why = conn())) return why;
+      return event(f[1], f[2], f[3]);
+    case 'c':
+      if ((why = count(3)) || (why = conn())) return why;
+      if (!number<std::uint16_t>(f[1])) return std::string("close code not a number");
+      if (f[2].size() > max_close_reason || !utf8(f[2])) return std::string("close reason too long or not UTF-8");
+      return std::nullopt;
+    case 'j':
+    case 'l':
+      if ((why = count(2)) || (why = conn())) return why;
+      return room(f[1]);
+    default:
+      return fmt::format("unknown kind 0x{:02x}", static_cast<unsigned char>(m.kind));
+  }
 }
 
 }  // namespace microsockets

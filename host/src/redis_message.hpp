@@ -1,14 +1,19 @@
 // What hosts say to each other over Redis pub/sub: a kind and a list of
-// fields, each written as "<length>:<bytes>", so room names, payloads and
-// frames cross unchanged whatever bytes they hold.
+// fields, each written as "<length>:<bytes>", so room names and payloads
+// cross unchanged whatever bytes they hold. Messages, never encoded frames:
+// the receiving host checks them (check_redis_message) and encodes the frame
+// itself, so nothing written to Redis can break a client's framing.
 //
-//   broadcast  'b' origin-host seq skip frame room...   (to each room's channel)
-//   emit       'e' conn event payload is-json            (to the owner host's channel)
+//   broadcast  'b' origin-host seq skip event payload is-json room...   (to each room's channel)
+//   emit       'e' conn event payload is-json                           (to the owner host's channel)
 //   close      'c' conn code reason
 //   join       'j' conn room
 //   leave      'l' conn room
+//
+// origin-host is hex, the other numbers decimal, is-json "0" or "1".
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -25,5 +30,17 @@ struct redis_message {
 std::string encode_redis_message(char kind, const std::vector<std::string_view>& fields);
 // Nothing if `text` is not a well-formed message.
 std::optional<redis_message> decode_redis_message(std::string_view text);
+
+// What a host accepts from the others: its own --max-message (event and
+// payload together) and --max-room-name.
+struct redis_message_limits {
+  std::size_t max_message_bytes = 64 * 1024;
+  std::size_t max_room_name_bytes = 256;
+};
+
+// Why `m` may not be acted on (a known kind, its field count, numbers that
+// parse, UTF-8 text, sizes within `limits`, a JSON payload that is JSON), or
+// nothing when it may.
+std::optional<std::string> check_redis_message(const redis_message& m, const redis_message_limits& limits);
 
 }  // namespace microsockets

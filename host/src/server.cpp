@@ -106,8 +106,11 @@ void server::start() {
     log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
               opts_.host);
   if (!opts_.redis.empty()) {
-    bus_ = std::make_unique<redis_bus>(workers_[0]->context(), opts_.redis, host_id_, *this,
-                                       [this](std::shared_ptr<const fanout> job) { deliver_locally(std::move(job)); });
+    const redis_bus_settings settings{{std::chrono::milliseconds(opts_.redis_timeout_ms), opts_.redis_max_pending_bytes},
+                                      {opts_.max_message_bytes, opts_.max_room_name_bytes}};
+    bus_ = std::make_unique<redis_bus>(
+        workers_[0]->context(), opts_.redis, host_id_, *this,
+        [this](std::shared_ptr<const fanout> job) { deliver_locally(std::move(job)); }, settings);
     bus_->start();
   }
   if (files_)
@@ -446,7 +449,7 @@ ms_status server::broadcast(ms_conn_id from, std::string_view event, std::string
   auto job = std::make_shared<const fanout>(fanout{
       std::make_shared<const std::string>(make_event_frame(event, payload, payload_is_json)),
       std::move(rooms), skip_self ? from : 0});
-  if (bus_) bus_->published(job);
+  if (bus_) bus_->published(job, event, payload, payload_is_json);
   deliver_locally(std::move(job));
   return MS_OK;
 }

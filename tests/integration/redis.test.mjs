@@ -201,13 +201,17 @@ test('a bad --redis address is refused with one line', async () => {
   const { spawnSync } = await import('node:child_process');
   const { env } = await import('./harness.mjs');
   for (const [url, why] of [
-    ['rediss://127.0.0.1:6379', /only redis:\/\/ is supported/],
+    ['rediss://127.0.0.1:6379', /rediss:\/\/ \(TLS\) is not supported.*TLS tunnel/],
     ['redis://127.0.0.1:99999', /bad port/],
     ['redis://127.0.0.1:6379/x', /database number/],
+    // A raw '@' or '/' in the password: the line says to percent-encode, and never shows the password.
+    ['redis://:se@cret@127.0.0.1:6379', /must be percent-encoded/],
+    ['redis://:se/cret@127.0.0.1:6379', /must be percent-encoded/],
   ]) {
     const run = spawnSync(env.host, ['--redis', url], { encoding: 'utf8' });
     assert.equal(run.status, 2);
     assert.match(run.stderr, why);
+    assert.doesNotMatch(run.stderr, /cret/);
     assert.equal(run.stderr.trim().split('\n').length, 1);
   }
 });

@@ -1,7 +1,7 @@
 // Real redis-server processes for the multi-host tests, on free ports, with
 // nothing written to disk; and helpers to wait for hosts to settle on them.
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { metrics, startHost, testPlugin, waitFor } from './harness.mjs';
 
 export async function freePort() {
@@ -51,4 +51,26 @@ export function startClusterHost(redises, { args = [] } = {}) {
 // what other hosts broadcast (the README says so).
 export async function subscribed(host, n) {
   await waitFor(async () => (await metrics(host)).redis_subscriptions === n, `${n} subscriptions on port ${host.port}`);
+}
+
+// PUBLISH of arbitrary bytes over a raw socket to Redis (redis-cli cannot send
+// every byte): resolves with Redis's reply line, e.g. ":1" (one subscriber).
+export function publishRaw(redis, channel, message) {
+  const parts = [Buffer.from('PUBLISH'), Buffer.from(channel), Buffer.isBuffer(message) ? message : Buffer.from(message)];
+  const wire = Buffer.concat([
+    Buffer.from(`*${parts.length}\r\n`),
+    ...parts.flatMap((p) => [Buffer.from(`$${p.length}\r\n`), p, Buffer.from('\r\n')]),
+  ]);
+  return new Promise((resolve, reject) => {
+    const socket = connect(redis.port, '127.0.0.1', () => socket.write(wire));
+    let reply = '';
+    socket.on('data', (d) => {
+      reply += d;
+      if (reply.includes('\r\n')) {
+        socket.end();
+        resolve(reply.split('\r\n')[0]);
+      }
+    });
+    socket.on('error', reject);
+  });
 }
