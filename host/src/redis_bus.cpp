@@ -28,6 +28,9 @@ constexpr std::size_t max_seen = 100000;
 constexpr auto remind_every = std::chrono::seconds(60);
 
 const std::string room_channel = "ms:room:";
+// Broadcasts to several rooms, one copy per shard holding any of them, their
+// rooms listed once: every host listens here on every shard.
+const std::string multi_channel = "ms:multi";
 const std::string host_channel = "ms:host:";
 const std::string members_key = "ms:members:";
 const std::string alive_key = "ms:alive:";
@@ -133,6 +136,7 @@ redis_bus::redis_bus(net::io_context& home, std::vector<redis_address> addresses
   }
   const std::string mine = host_channel + host_hex_;
   shard_of(mine).channels[mine].wanted = true;
+  for (auto& sh : shards_) sh->channels[multi_channel].wanted = true;
 }
 
 redis_bus::~redis_bus() = default;
@@ -390,7 +394,18 @@ void redis_bus::publish(shard& s, const std::string& channel, std::string_view m
 
 void redis_bus::published(std::shared_ptr<const fanout> job, std::string_view event, std::string_view payload,
                           bool is_json) {
-  const std::uint64_t copies = job->rooms.size();
+  // One room: its channel, heard by the hosts with members there. More: one
+  // copy per shard that holds any of them, on its multi channel, so that the
+  // bytes grow with the rooms, not with their square; the first copy a host
+  // gets delivers to all its members of any of them, once.
+  std::vector<shard*> targets;
+  if (job->rooms.size() == 1) {
+    targets.push_back(&shard_of(job->rooms.front()));
+  } else {
+    for (const auto& r : job->rooms)
+      if (auto* s = &shard_of(r); std::find(targets.begin(), targets.end(), s) == targets.end()) targets.push_back(s);
+  }
+  const std::uint64_t copies = targets.size();
   if (event.size() + payload.size() > settings_.messages.max_message_bytes) {
     // The other hosts would refuse it (the same limit): they are not sent it.
     dropped(too_big, copies);
@@ -409,9 +424,10 @@ void redis_bus::published(std::shared_ptr<const fanout> job, std::string_view ev
     in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
     return dropped(backlog, copies);
   }
-  at_home([this, bytes, job = std::move(job), message = std::move(message)] {
+  at_home([this, bytes, targets = std::move(targets), job = std::move(job), message = std::move(message)] {
     in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
-    for (const auto& r : job->rooms) publish(shard_of(r), room_channel + r, message);
+    if (job->rooms.size() == 1) return publish(*targets.front(), room_channel + job->rooms.front(), message);
+    for (auto* s : targets) publish(*s, multi_channel, message);
   });
 }
 

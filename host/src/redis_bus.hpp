@@ -1,8 +1,11 @@
 // The cluster backplane: rooms shared by several hosts through Redis pub/sub.
 //
 // A host subscribes to a room's channel while it has a local member of that
-// room (on any of its workers), publishes each local broadcast once per room
-// for the other hosts, and delivers what they publish to its own members. Calls
+// room (on any of its workers), publishes each local broadcast for the other
+// hosts, and delivers what they publish to its own members: a broadcast to
+// one room on that room's channel, one to several rooms once per Redis that
+// holds any of them, on a channel every host listens to, the rooms listed once
+// (their bytes bounded by --max-room-names-bytes and --max-broadcast-rooms). Calls
 // on a handle of a connection of another host travel on that host's channel.
 // Hosts exchange messages (event, payload, rooms), never frames: what comes
 // from Redis is checked, and encoded here, once per host.

@@ -80,7 +80,7 @@ describe('three hosts on one Redis', () => {
     assert.equal(await b.ask('leave', 'hall', 'left'), 'hall');
     await c.close();
     await waitFor(async () => (await a.ask('members', 'hall')).startsWith('1|'), 'hall to have one member');
-    await waitFor(async () => (await metrics(hosts[1])).redis_subscriptions === 1, 'host 2 to unsubscribe from hall');
+    await subscribed(hosts[1], 1);  // host 2 unsubscribed from hall
     await a.close();
     await b.close();
   });

@@ -49,8 +49,13 @@ export function startClusterHost(redises, { args = [] } = {}) {
 // Waits until `host` has Redis's confirmation for `n` subscriptions (its own
 // channel and one per room it has members of): before that, a join may miss
 // what other hosts broadcast (the README says so).
+// `n` counts the host's own channel and its rooms; the multi-room channel it
+// listens to on every Redis is added here.
 export async function subscribed(host, n) {
-  await waitFor(async () => (await metrics(host)).redis_subscriptions === n, `${n} subscriptions on port ${host.port}`);
+  await waitFor(async () => {
+    const m = await metrics(host);
+    return m.redis_subscriptions === n + m.redis_instances;
+  }, `${n} subscriptions on port ${host.port}`);
 }
 
 // PUBLISH of arbitrary bytes over a raw socket to Redis (redis-cli cannot send
