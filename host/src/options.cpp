@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
@@ -112,6 +113,7 @@ parsed_options parse_options(int argc, char** argv) {
   std::string plugins = o.plugins.string();
   std::string level = "info";
   std::vector<std::string> redis;
+  std::string redis_password, redis_password_file;
   std::string format = "text";
   std::string config;
 
@@ -145,6 +147,11 @@ parsed_options parse_options(int argc, char** argv) {
       ("redis", po::value(&redis)->composing()->value_name("URL"),
        "share rooms with other hosts through this Redis, redis://[:PASSWORD@]HOST:PORT[/DB] "
        "(repeatable: rooms are spread over the instances by name)")
+      ("redis-password", po::value(&redis_password)->value_name("PASSWORD"),
+       "the Redis password for every --redis URL that has none: from the environment "
+       "(MICROSOCKETS_HOST_REDIS_PASSWORD) or --config only, never the command line, which ps shows")
+      ("redis-password-file", po::value(&redis_password_file)->value_name("FILE"),
+       "read that password from FILE (its first line), e.g. a systemd credential")
       ("redis-timeout", po::value(&o.redis_timeout_ms)->default_value(o.redis_timeout_ms)->value_name("MS"),
        "a Redis that has not answered a command within this is dropped and reconnected (degraded meanwhile)")
       ("redis-max-pending",
@@ -209,6 +216,9 @@ parsed_options parse_options(int argc, char** argv) {
   std::string source = "command line";
   try {
     po::store(po::command_line_parser(argc, argv).options(command_line).run(), vm);
+    if (vm.count("redis-password"))
+      return fail("--redis-password on the command line is visible to every user in ps: give it as "
+                  "MICROSOCKETS_HOST_REDIS_PASSWORD, in --config, or with --redis-password-file");
     source = "environment";
     store_unset(parse_environment(environment), vm);
     if (vm.count("config")) {
@@ -263,10 +273,16 @@ parsed_options parse_options(int argc, char** argv) {
   }
   if (o.redis_timeout_ms < 100) return fail("--redis-timeout must be at least 100 ms");
   if (o.redis_max_pending_bytes < 64 * 1024) return fail("--redis-max-pending must be at least 65536 bytes");
+  if (!redis_password_file.empty()) {
+    std::ifstream file(redis_password_file);
+    if (!file || !std::getline(file, redis_password))
+      return fail(fmt::format("--redis-password-file: cannot read a line from '{}'", redis_password_file));
+  }
   for (const auto& url : redis) {
     auto a = parse_redis_address(url);
     if (auto* why = std::get_if<std::string>(&a)) return fail(fmt::format("--redis: {}", *why));
-    o.redis.push_back(std::get<redis_address>(std::move(a)));
+    auto& address = o.redis.emplace_back(std::get<redis_address>(std::move(a)));
+    if (address.password.empty()) address.password = redis_password;
   }
   o.plugins = plugins;
   if (vm.count("static")) o.static_dir = vm["static"].as<std::string>();

@@ -4,7 +4,11 @@
 // members back. Real redis-server, real hosts, raw sockets to Redis.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Client, metrics, waitFor } from './harness.mjs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, env, metrics, startHost, testPlugin, waitFor } from './harness.mjs';
 import { publishRaw, startClusterHost, startRedis, subscribed } from './redis_harness.mjs';
 
 async function joined(client, room) {
@@ -101,6 +105,32 @@ test('a wrong Redis password: a few log lines over several seconds, the backoff 
   assert.ok(attempts >= 4 && attempts < 40, `${attempts} connection attempts in ${watched} ms`);
   assert.doesNotMatch(host.log(), /wrong-pass/);
   assert.match(await (await fetch(`${host.httpUrl}/healthz`)).text(), /^degraded/);
+});
+
+test('the Redis password comes from a file or the environment, never shows in ps or the log; on the command line it is refused', async (t) => {
+  const secret = 'pass:with@odd/chars';
+  const { redis } = await cluster(t, 0, { redisArgs: ['--requirepass', secret] });
+  const dir = mkdtempSync(join(tmpdir(), 'microsockets-secret-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'redis-password'), `${secret}\n`, { mode: 0o600 });
+  const plain = { url: `redis://127.0.0.1:${redis.port}` };
+  const fromFile = await startClusterHost([plain], { args: ['--redis-password-file', join(dir, 'redis-password')] });
+  t.after(() => fromFile.stop());
+  const fromEnv = await startHost({
+    plugins: { '10-probe.so': testPlugin('probe') },
+    args: ['--redis', plain.url],
+    extraEnv: { MICROSOCKETS_HOST_REDIS_PASSWORD: secret },
+  });
+  t.after(() => fromEnv.stop());
+  for (const host of [fromFile, fromEnv]) {
+    await waitFor(async () => (await (await fetch(`${host.httpUrl}/healthz`)).text()) === 'ok\n', 'the host to reach Redis');
+    assert.ok(!readFileSync(`/proc/${host.proc.pid}/cmdline`, 'utf8').includes(secret), 'ps shows no password');
+    assert.ok(!host.log().includes(secret), 'the log shows no password');
+  }
+  const r = spawnSync(env.host, ['--plugins', dir, '--redis', plain.url, '--redis-password', secret], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /--redis-password on the command line is visible to every user in ps/);
+  assert.ok(!r.stderr.includes(secret));
 });
 
 test('a host paused past its lease gets its members back within the lease after SIGCONT', async (t) => {
