@@ -53,7 +53,7 @@ async function start(command, args, ready) {
 async function host(redis) {
   const port = await freePort();
   const args = ['--port', String(port), '--plugins', join(build, 'bench', 'plugins'), '--log-level', 'warn',
-    '--max-output', String(64 << 20), ...(redis ? ['--redis', `redis://127.0.0.1:${redis}`] : [])];
+    '--max-output', String(64 << 20), '--max-connections-per-address', '0', ...(redis ? ['--redis', `redis://127.0.0.1:${redis}`] : [])];
   const proc = await start(join(build, 'host', 'microsockets'), args, () => true);
   const end = Date.now() + 10000;
   for (;;) {  // listening once /healthz answers; with Redis, once Redis is reached

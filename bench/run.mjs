@@ -63,7 +63,9 @@ function ensureTools() {
 ensureTools();
 
 const hostCommand = (binary, plugins) => (port) =>
-  [binary, '--port', String(port), '--plugins', plugins, '--log-level', 'warn', '--max-output', String(64 << 20)];
+  // Every load comes from 127.0.0.1: no limit per client address.
+  [binary, '--port', String(port), '--plugins', plugins, '--log-level', 'warn', '--max-output', String(64 << 20),
+   '--max-connections-per-address', '0'];
 const servers = {
   microsockets: {
     label: 'microsockets (1 thread)',

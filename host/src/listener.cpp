@@ -104,7 +104,8 @@ void listener::admit(tcp::socket socket) {
   error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) return;  // gone already
-  auto slot = connection_slot::take(per_address_, peer.address());
+  // A trusted proxy (--trust-proxy) speaks for many clients: no per-address limit.
+  auto slot = connection_slot::take(server_.proxies().trusts(peer.address()) ? nullptr : per_address_, peer.address());
   if (!slot) {
     refuse(socket.native_handle(), tls, counters.connections_refused_per_address);
     if (auto n = per_address_lines_.allow())

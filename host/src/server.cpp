@@ -139,10 +139,14 @@ void server::reload() {
 
 void server::on_signal(int signal) {
   if (signal == SIGHUP) {
+    // A storm of SIGHUPs is one reload at a time: one more is posted only
+    // once the last has begun, so worker 0's queue never fills with them.
+    if (reload_posted_.exchange(true)) return;
     log::info("SIGHUP received, reloading changed plugins");
     if (watchdog_->stuck(0)) log::warn("worker 0 is stuck in a plugin call: the reload waits for it");
     // Plugin init and on_startup run in a reload: on a worker, where --watch reloads too.
     net::post(workers_[0]->context(), [this] {
+      reload_posted_.store(false);
       systemd_notify::reloading();
       reload();
       if (tls_) tls_->reload();

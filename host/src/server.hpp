@@ -148,6 +148,7 @@ class server final : public host_services {
   std::unique_ptr<plugin_watcher> watcher_;
   std::unique_ptr<net::steady_timer> shutdown_timer_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> reload_posted_{false};  // a SIGHUP's reload waits on worker 0
   std::optional<static_files> files_;
   std::unique_ptr<tls_context> tls_;
   std::unique_ptr<redis_bus> bus_;  // with --redis only

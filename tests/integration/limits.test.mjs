@@ -151,6 +151,17 @@ test('past --max-connections-per-address an address gets 503 and is counted; a c
   assert.equal(after.connections_refused_per_address_total, m.connections_refused_per_address_total);
 });
 
+test('a proxy named by --trust-proxy has no per-address limit: it speaks for many clients', async (t) => {
+  const host = stopAfter(t, await startHost({
+    plugins: probe, args: ['--max-connections-per-address', '2', '--trust-proxy', '127.0.0.1'],
+  }));
+  const clients = [];
+  for (let i = 0; i < 5; i++) clients.push(await Client.open(host.url));
+  for (const c of clients) assert.equal(await c.ask('echo', 'through the proxy'), 'through the proxy');
+  assert.equal((await metrics(host)).connections_refused_per_address_total, 0);
+  await Promise.all(clients.map((c) => c.close()));
+});
+
 // A port scan, a load balancer's probe or a flood: TCP connections that never
 // send a byte. Over TLS nothing of TLS is allocated for them (75 KiB each when it was).
 test('5,000 silent connections cost the host under 10 MB, and every one is closed when its peer goes', async (t) => {
