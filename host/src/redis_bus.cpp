@@ -13,6 +13,13 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// The sent time every message carries (see redis_message.hpp).
+std::uint64_t wall_ms() {
+  return std::uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count());
+}
+
 // A host's liveness key outlives its last refresh by member_lease: a host
 // killed outright leaves its members counted for at most that (the README
 // states it). Refreshes come every quarter of --redis-timeout (500 ms by
@@ -418,7 +425,7 @@ void redis_bus::published(std::shared_ptr<const fanout> job, std::string_view ev
   const auto skip = std::to_string(job->skip);
   std::vector<std::string_view> fields{host_hex_, seq, skip, event, payload, is_json ? "1" : "0"};
   for (const auto& r : job->rooms) fields.push_back(r);
-  auto message = encode_redis_message('b', fields);
+  auto message = encode_redis_message('b', wall_ms(), fields);
   const std::size_t bytes = message.size() * copies;
   if (in_transit_.fetch_add(bytes, std::memory_order_relaxed) + bytes > settings_.connection.max_pending) {
     in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
@@ -432,7 +439,7 @@ void redis_bus::published(std::shared_ptr<const fanout> job, std::string_view ev
 }
 
 void redis_bus::send_to_host(ms_conn_id conn, char kind, const std::vector<std::string_view>& fields) {
-  auto message = encode_redis_message(kind, fields);
+  auto message = encode_redis_message(kind, wall_ms(), fields);
   const std::size_t bytes = message.size();
   if (in_transit_.fetch_add(bytes, std::memory_order_relaxed) + bytes > settings_.connection.max_pending) {
     in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
@@ -477,6 +484,19 @@ void redis_bus::received(std::string_view text) {
   if (m && m->kind == 'b' && !m->fields.empty() && m->fields[0] == host_hex_) {
     received_own_.fetch_add(1, std::memory_order_relaxed);
     return;
+  }
+  // Held by Redis past --redis-timeout (a stall, then a resume that runs a
+  // backlog of publishes): the sender has counted it as dropped, and the burst
+  // must not reach clients. A sender whose clock runs behind looks the same.
+  if (m) {
+    const auto age = std::int64_t(wall_ms() - m->sent_ms);
+    if (age > settings_.connection.timeout.count()) {
+      received_stale_.fetch_add(1, std::memory_order_relaxed);
+      if (auto n = stale_lines_.allow())
+        log::warn("cluster: a message {:.1f} s old dropped (over --redis-timeout: Redis held it, or the hosts' clocks differ){}",
+                  double(age) / 1000, log_limiter::suppressed_note(*n));
+      return;
+    }
   }
   auto why = m ? check_redis_message(*m, settings_.messages) : std::optional<std::string>("not a message");
   if (why) {
@@ -542,6 +562,9 @@ std::string redis_bus::metrics() const {
   one("redis_received_total", "counter", "Messages from other hosts acted on.", received_.load());
   one("redis_received_own_total", "counter", "This host's own broadcasts that Redis sent back, dropped on arrival.",
       received_own_.load());
+  one("redis_received_stale_total", "counter",
+      "Messages from Redis dropped as older than --redis-timeout (held by a stalled Redis, or clocks apart).",
+      received_stale_.load());
   one("redis_received_invalid_total", "counter",
       "Messages from Redis dropped as malformed, of an unknown kind or over this host's limits.", received_invalid_.load());
   out += "# HELP microsockets_redis_dropped_total Cross-host messages not sent: Redis unreachable, over "

@@ -137,11 +137,11 @@ class redis_bus {
   // on a connection: bounded like a connection's own backlog.
   std::atomic<std::size_t> in_transit_{0};
 
-  log_limiter invalid_lines_, drop_lines_, lapse_lines_;
+  log_limiter invalid_lines_, stale_lines_, drop_lines_, lapse_lines_;
 
   std::atomic<unsigned> shards_up_{0};
   std::atomic<std::int64_t> subscribed_{0};  // channels Redis has confirmed
-  std::atomic<std::uint64_t> published_{0}, received_{0}, received_own_{0}, received_invalid_{0}, lost_{0},
+  std::atomic<std::uint64_t> published_{0}, received_{0}, received_own_{0}, received_invalid_{0}, received_stale_{0}, lost_{0},
       rewritten_{0};
   std::array<std::atomic<std::uint64_t>, reasons> dropped_{};
 };

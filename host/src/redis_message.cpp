@@ -27,11 +27,13 @@ constexpr std::size_t max_close_reason = 123;
 
 }  // namespace
 
-std::string encode_redis_message(char kind, const std::vector<std::string_view>& fields) {
+std::string encode_redis_message(char kind, std::uint64_t sent_ms, const std::vector<std::string_view>& fields) {
   std::string out(1, kind);
-  std::size_t size = 1;
+  std::size_t size = 1 + 24;
   for (auto f : fields) size += f.size() + 12;
   out.reserve(size);
+  const auto sent = fmt::format_int(sent_ms);
+  fmt::format_to(std::back_inserter(out), "{}:{}", sent.size(), sent.str());
   for (auto f : fields) {
     fmt::format_to(std::back_inserter(out), "{}:", f.size());
     out.append(f);
@@ -53,6 +55,12 @@ std::optional<redis_message> decode_redis_message(std::string_view text) {
     m.fields.push_back(text.substr(0, n));
     text.remove_prefix(n);
   }
+  // The first field is the sent time.
+  if (m.fields.empty()) return std::nullopt;
+  auto sent = m.fields.front();
+  auto [end, ec] = std::from_chars(sent.data(), sent.data() + sent.size(), m.sent_ms);
+  if (sent.empty() || ec != std::errc{} || end != sent.data() + sent.size()) return std::nullopt;
+  m.fields.erase(m.fields.begin());
   return m;
 }
 

@@ -1,5 +1,5 @@
-// What hosts say to each other over Redis pub/sub: a kind and a list of
-// fields, each written as "<length>:<bytes>", so room names and payloads
+// What hosts say to each other over Redis pub/sub: a kind, the time it was
+// sent and a list of fields, each written as "<length>:<bytes>", so room names and payloads
 // cross unchanged whatever bytes they hold. Messages, never encoded frames:
 // the receiving host checks them (check_redis_message) and encodes the frame
 // itself, so nothing written to Redis can break a client's framing.
@@ -10,10 +10,15 @@
 //   join       'j' conn room
 //   leave      'l' conn room
 //
-// origin-host is hex, the other numbers decimal, is-json "0" or "1".
+// origin-host is hex, the other numbers decimal, is-json "0" or "1". The sent
+// time (milliseconds of the sender's wall clock, the first field of every kind)
+// lets a receiver drop what Redis held past --redis-timeout: the sender has
+// counted it as dropped by then, and a stalled Redis's backlog must not burst
+// into clients when it resumes.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,11 +28,12 @@ namespace microsockets {
 
 struct redis_message {
   char kind = 0;
+  std::uint64_t sent_ms = 0;             // the sender's wall clock, ms since the epoch
   std::vector<std::string_view> fields;  // views into the text decoded
 };
 
 // Appends kind and fields; numbers go as decimal text.
-std::string encode_redis_message(char kind, const std::vector<std::string_view>& fields);
+std::string encode_redis_message(char kind, std::uint64_t sent_ms, const std::vector<std::string_view>& fields);
 // Nothing if `text` is not a well-formed message.
 std::optional<redis_message> decode_redis_message(std::string_view text);
 

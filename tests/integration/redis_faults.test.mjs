@@ -16,10 +16,12 @@ async function joined(client, room) {
 }
 
 // The way the hosts write fields: "<length>:<bytes>", lengths in bytes.
-function message(kind, fields) {
+// A message between hosts (host/src/redis_message.hpp): the kind, the sent
+// time, the fields.
+function message(kind, fields, sent = Date.now()) {
   return Buffer.concat([
     Buffer.from(kind),
-    ...fields.map((f) => {
+    ...[String(sent), ...fields].map((f) => {
       const bytes = Buffer.isBuffer(f) ? f : Buffer.from(f);
       return Buffer.concat([Buffer.from(`${bytes.length}:`), bytes]);
     }),
@@ -62,6 +64,7 @@ for (const threads of [1, 2]) {
       [room, message('b', ['abc', '7', '0', 'said', '{"not": json', '1', 'forge'])],  // said JSON, is not
       [room, message('b', ['abc', '8', '0', 'said', 'hi', '0', 'x'.repeat(300)])],  // over --max-room-name
       [room, Buffer.from('b99999:abc')],  // a length past the end
+      [room, Buffer.from('b3:abc1:10:1:4:said2:hi1:05:forge')],  // no sent time (the layout before it)
       [room, message('z', ['abc', 'forge'])],  // unknown kind
       [mine, message('e', [String(id), 'said', Buffer.from([0xc3, 0x28]), '0'])],
       [mine, message('e', [String(id), 'said', '[1,', '1'])],
@@ -69,10 +72,14 @@ for (const threads of [1, 2]) {
       [mine, message('c', [String(id), 'none', 'bye'])],
       [mine, message('j', [String(id), 'x'.repeat(300)])],
     ];
-    for (const [channel, bytes] of forged) assert.match(await publishRaw(redis, channel, bytes), /^:\d+$/);
+    // Well formed, but sent longer than --redis-timeout ago: what a stalled
+    // Redis's backlog looks like when it resumes.
+    const stale = [[room, message('b', ['abc', '9', '0', 'said', 'stale', '0', 'forge'], Date.now() - 10000)]];
+    for (const [channel, bytes] of [...forged, ...stale]) assert.match(await publishRaw(redis, channel, bytes), /^:\d+$/);
     // host 1 subscribes to both channels: every forged message reached it.
     await waitFor(async () => (await metrics(hosts[0])).redis_received_invalid_total === forged.length,
       `${forged.length} invalid messages counted`, 10000);
+    await waitFor(async () => (await metrics(hosts[0])).redis_received_stale_total === stale.length, 'the stale message counted', 10000);
     b.send('say', 'forge|1|the real one');
     assert.equal(await a.next('said'), 'the real one');  // nothing came before it
     assert.equal(await a2.next('said'), 'the real one');
@@ -81,6 +88,7 @@ for (const threads of [1, 2]) {
     assert.equal(await a.ask('rooms'), 'forge');  // the forged join did nothing
     const log = hosts[0].log();
     assert.match(log, /a message of \d+ bytes from Redis dropped/);
+    assert.match(log, /cluster: a message 10\.\d s old dropped \(over --redis-timeout/);
     // Rate-limited: a line, then at most one a second.
     assert.ok(log.match(/from Redis dropped/g).length <= 4, log);
     for (const client of [a, a2, b]) await client.close();

@@ -7,10 +7,11 @@ using namespace microsockets;
 
 TEST_CASE("a message between hosts keeps every byte of its fields") {
   const std::string frame("\x81\x05h:l\0o", 7);
-  auto text = encode_redis_message('b', {"ab12", "7", "0", frame, "room:with:colons", ""});
+  auto text = encode_redis_message('b', 1780000000123, {"ab12", "7", "0", frame, "room:with:colons", ""});
   auto m = decode_redis_message(text);
   REQUIRE(m);
   CHECK(m->kind == 'b');
+  CHECK(m->sent_ms == 1780000000123);
   REQUIRE(m->fields.size() == 6);
   CHECK(m->fields[3] == frame);
   CHECK(m->fields[4] == "room:with:colons");
@@ -18,8 +19,10 @@ TEST_CASE("a message between hosts keeps every byte of its fields") {
 }
 
 TEST_CASE("a truncated or malformed message is refused") {
-  auto text = encode_redis_message('e', {"12", "event", "payload"});
+  auto text = encode_redis_message('e', 1, {"12", "event", "payload"});
   CHECK_FALSE(decode_redis_message(text.substr(0, text.size() - 1)));
+  CHECK_FALSE(decode_redis_message("e2:ab1:x"));  // no sent time: its first field is not a number
+  CHECK_FALSE(decode_redis_message("e"));
   CHECK_FALSE(decode_redis_message(""));
   CHECK_FALSE(decode_redis_message("b3"));
   CHECK_FALSE(decode_redis_message("bx:abc"));
@@ -28,7 +31,7 @@ TEST_CASE("a truncated or malformed message is refused") {
 namespace {
 redis_message_limits limits{100, 10};
 std::optional<std::string> check(char kind, const std::vector<std::string_view>& fields) {
-  auto text = encode_redis_message(kind, fields);
+  auto text = encode_redis_message(kind, 1, fields);
   auto m = decode_redis_message(text);
   REQUIRE(m);
   return check_redis_message(*m, limits);
