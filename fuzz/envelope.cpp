@@ -1,8 +1,8 @@
 // The envelope parser on any bytes a client may send as a text message. It
 // must answer an envelope or an error, never crash; what it accepts must come
 // back unchanged through the host's own encoder and frame builder.
-#include "envelope.hpp"
-#include "frame.hpp"
+#include "websocket/envelope.hpp"
+#include "websocket/frame.hpp"
 
 #include <cstdint>
 #include <cstdlib>

@@ -12,7 +12,7 @@
 // - Beast checks UTF-8 as a frame's bytes arrive, the host once the frame is
 //   whole: where Beast fails a frame that has not fully arrived, the host must
 //   fail it (1007) once the rest comes, whatever the rest is.
-#include "frame_decoder.hpp"
+#include "websocket/frame_decoder.hpp"
 
 #include <boost/beast/_experimental/test/stream.hpp>
 #include <boost/beast/core.hpp>

@@ -3,8 +3,8 @@
 // request_info that plugins read (path, query, headers); for anything else,
 // the --static mapping of the target to a file. Nothing may crash, a header
 // must read back as it was sent, and no target may lead out of the root.
-#include "request_info.hpp"
-#include "static_files.hpp"
+#include "websocket/request_info.hpp"
+#include "http/static_files.hpp"
 
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>

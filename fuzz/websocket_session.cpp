@@ -7,11 +7,11 @@
 //
 // Small limits, so that a few KiB of input reach "message too big" (1009) and
 // the output bound (1013, e.g. by pings whose pongs are never read).
-#include "server.hpp"
-#include "stats.hpp"
-#include "websocket_handshake.hpp"
-#include "websocket_session.hpp"
-#include "worker.hpp"
+#include "ops/server.hpp"
+#include "base/stats.hpp"
+#include "websocket/websocket_handshake.hpp"
+#include "websocket/websocket_session.hpp"
+#include "core/worker.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>

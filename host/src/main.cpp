@@ -1,9 +1,9 @@
 // microsockets: parse the command line, run the server, map failures to exit codes.
-#include "crash_report.hpp"
-#include "options.hpp"
-#include "server.hpp"
-#include "signal_reader.hpp"
-#include "systemd_notify.hpp"
+#include "plugins/crash_report.hpp"
+#include "ops/options.hpp"
+#include "ops/server.hpp"
+#include "ops/signal_reader.hpp"
+#include "ops/systemd_notify.hpp"
 
 #include <fmt/format.h>
 

@@ -1,6 +1,6 @@
-#include "dispatcher.hpp"
-#include "host_api.hpp"
-#include "stats.hpp"
+#include "plugins/dispatcher.hpp"
+#include "plugins/host_api.hpp"
+#include "base/stats.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "envelope.hpp"
+#include "websocket/envelope.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
-#include "frame_decoder.hpp"
-#include "frame_reader.hpp"
+#include "websocket/frame_decoder.hpp"
+#include "websocket/frame_reader.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
-#include "handshake.hpp"
-#include "host_api.hpp"
+#include "http/handshake.hpp"
+#include "plugins/host_api.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
-#include "redis_address.hpp"
-#include "redis_message.hpp"
+#include "cluster/redis_address.hpp"
+#include "cluster/redis_message.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "request_info.hpp"
+#include "websocket/request_info.hpp"
 
 #include <doctest/doctest.h>
 

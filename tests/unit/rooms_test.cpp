@@ -1,4 +1,4 @@
-#include "rooms.hpp"
+#include "core/rooms.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "websocket_handshake.hpp"
+#include "websocket/websocket_handshake.hpp"
 
 #include <doctest/doctest.h>
 

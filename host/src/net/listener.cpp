@@ -1,0 +1,154 @@
+#include "net/listener.hpp"
+
+#include "net/connection_slot.hpp"
+#include "http/http_session.hpp"
+#include "base/log.hpp"
+#include "ops/server.hpp"
+#include "base/stats.hpp"
+#include "core/worker.hpp"
+
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string_view>
+
+namespace microsockets {
+namespace {
+
+constexpr auto first_pause = std::chrono::milliseconds(100);
+constexpr auto longest_pause = std::chrono::milliseconds(1000);
+
+int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
+
+// Asio opens and accepts without close-on-exec: a child a plugin starts
+// (system(), popen()) would hold the host's sockets open.
+void keep_from_children(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
+
+// Answers a connection over the limit and closes it, without reading: one
+// non-blocking send, so a flood costs no more than the accept. A TLS port
+// sends nothing: an answer there would need a handshake, the very cost a
+// flood must not get, and plain text would only be a TLS error to the client.
+void refuse(int fd, bool tls, metric& counter = counters.connections_refused) {
+  constexpr std::string_view busy =
+      "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
+  if (!tls) {
+    [[maybe_unused]] auto sent = ::send(fd, busy.data(), busy.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  }
+  counter.fetch_add(1, std::memory_order_relaxed);
+}
+
+// Every worker is stuck in a plugin call: the /healthz answer, at once, to
+// every new connection, rather than a wait as long as theirs.
+void answer_stuck(int fd, bool tls, std::string_view health) {
+  if (tls) return;
+  const auto answer = fmt::format("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\n"
+                                  "Content-Length: {}\r\n\r\n{}", health.size(), health);
+  [[maybe_unused]] auto sent = ::send(fd, answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+}  // namespace
+
+listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv, std::size_t max_connections)
+    : acceptor_(ioc),
+      protocol_(endpoint.protocol()),
+      pause_(ioc),
+      server_(srv),
+      max_connections_(max_connections),
+      per_address_(std::make_shared<address_limits>(srv.opts().max_connections_per_address)),
+      spare_fd_(open_spare()) {
+  acceptor_.open(protocol_);
+  acceptor_.set_option(net::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint);
+  acceptor_.listen(net::socket_base::max_listen_connections);
+  acceptor_.non_blocking(true);  // shed_waiting() must never wait
+  keep_from_children(acceptor_.native_handle());
+}
+
+listener::~listener() {
+  if (spare_fd_ >= 0) ::close(spare_fd_);
+}
+
+std::size_t listener::default_max_connections() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 1 << 20;
+  const std::size_t fds = limit.rlim_cur;
+  return std::max(fds > 64 ? fds - 64 : 0, fds / 2);
+}
+
+void listener::stop() {
+  net::post(acceptor_.get_executor(), [self = shared_from_this()] {
+    error_code ignored;
+    self->acceptor_.close(ignored);
+    self->pause_.cancel();
+  });
+}
+
+void listener::accept() {
+  acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;  // stopped
+    if (ec) return self->on_failure(ec);
+    self->backoff_ = {};
+    self->admit(std::move(socket));  // the socket closes as it goes out of scope, if refused
+    self->accept();
+  });
+}
+
+void listener::admit(tcp::socket socket) {
+  const bool tls = server_.tls() != nullptr;
+  if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= max_connections_)
+    return refuse(socket.native_handle(), tls);
+  if (server_.all_stuck()) return answer_stuck(socket.native_handle(), tls, server_.health());
+  error_code ec;
+  const auto peer = socket.remote_endpoint(ec);
+  if (ec) return;  // gone already
+  // A trusted proxy (--trust-proxy) speaks for many clients: no per-address limit.
+  auto slot = connection_slot::take(server_.proxies().trusts(peer.address()) ? nullptr : per_address_, peer.address());
+  if (!slot) {
+    refuse(socket.native_handle(), tls, counters.connections_refused_per_address);
+    if (auto n = per_address_lines_.allow())
+      log::info("connection from {} refused: it has {} open (--max-connections-per-address){}",
+                peer.address().to_string(), server_.opts().max_connections_per_address, log_limiter::suppressed_note(*n));
+    return;
+  }
+  socket.set_option(tcp::no_delay(true), ec);
+  keep_from_children(socket.native_handle());
+  // Chosen now, not as the accept began: a worker may have got stuck since.
+  worker& next = server_.next_worker();
+  const int fd = socket.release(ec);
+  if (ec) return;  // cannot happen on Linux; the socket is lost, not the listener
+  tcp::socket moved(next.context(), protocol_, fd);
+  net::post(next.context(), [&next, srv = &server_, s = std::move(moved), slot = std::move(*slot)]() mutable {
+    std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
+  });
+}
+
+void listener::on_failure(error_code ec) {
+  counters.accept_failures.fetch_add(1, std::memory_order_relaxed);
+  if (auto n = failure_lines_.allow())
+    log::warn("accept failed: {}; pausing the listener{}", ec.message(), log_limiter::suppressed_note(*n));
+  if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) shed_waiting();
+  backoff_ = backoff_.count() ? std::min(backoff_ * 2, longest_pause) : first_pause;
+  pause_.expires_after(backoff_);
+  pause_.async_wait([self = shared_from_this()](error_code e) {
+    if (!e && self->acceptor_.is_open()) self->accept();
+  });
+}
+
+void listener::shed_waiting() {
+  // Bounded, so that a flood cannot hold the thread; the pause follows.
+  constexpr int most = 256;
+  if (spare_fd_ < 0) return;
+  ::close(spare_fd_);
+  for (int i = 0; i < most; ++i) {
+    const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) break;  // none waiting (EAGAIN), or out of descriptors again
+    refuse(fd, server_.tls() != nullptr);
+    ::close(fd);
+  }
+  spare_fd_ = open_spare();
+}
+
+}  // namespace microsockets
