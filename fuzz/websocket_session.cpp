@@ -61,7 +61,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static const std::string response = switching_protocols("dGhlIHNhbXBsZSBub25jZQ==", {}, {});
   if (size > 64 * 1024) return 0;  // stays within the socket buffer: one write, no blocking
   server& srv = host();
-  worker& w = srv.next_worker();
+  worker& w = srv.worker_at(0);
 
   int fds[2];
   check(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds) == 0);
@@ -75,7 +75,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
   tcp::socket socket(w.context());
   socket.assign(tcp::v4(), fds[0]);
-  auto session = std::make_shared<websocket_session>(transport(std::move(socket)), w, srv,
+  auto session = std::make_shared<websocket_session>(transport(std::move(socket)), w, *srv.http().events, srv.http().session,
                                                      request_info("/", "fuzz"), websocket_session::attributes{});
   session->start(response, {});
   const auto id = session->id();

@@ -24,13 +24,19 @@ set(MICROSOCKETS_HOST_SOURCES
   plugins/plugin_activity.cpp
   plugins/plugin_copy.cpp
   plugins/plugin_directory.cpp
+  plugins/plugin_result.cpp
+  plugins/plugin_settings.cpp
   plugins/plugin_table.cpp
   plugins/plugin_watcher.cpp
+  core/connections.cpp
+  core/event_dispatch.cpp
+  core/local_backplane.cpp
   core/worker.cpp
   cluster/redis_address.cpp
   cluster/redis_bus.cpp
   cluster/redis_connection.cpp
   cluster/redis_message.cpp
+  ops/host_status.cpp
   ops/options.cpp
   ops/server.cpp
   ops/signal_reader.cpp

@@ -447,7 +447,7 @@ void redis_bus::send_to_host(ms_conn_id conn, char kind, const std::vector<std::
   }
   at_home([this, conn, bytes, message = std::move(message)] {
     in_transit_.fetch_sub(bytes, std::memory_order_relaxed);
-    const auto channel = host_channel + fmt::format("{:x}", worker::host_of(conn));
+    const auto channel = host_channel + fmt::format("{:x}", connection_id::host_of(conn));
     publish(shard_of(channel), channel, message);
   });
 }

@@ -21,6 +21,8 @@
 // one subscription and one command connection per Redis, no locks.
 #pragma once
 
+#include "core/backplane.hpp"
+#include "core/connection_id.hpp"
 #include "plugins/host_services.hpp"
 #include "base/log_limiter.hpp"
 #include "base/net.hpp"
@@ -50,7 +52,7 @@ struct redis_bus_settings {
   redis_message_limits messages;        // --max-message, --max-room-name
 };
 
-class redis_bus {
+class redis_bus final : public backplane {
  public:
   // deliver: fans a broadcast from another host out to this host's workers
   // (called on the home thread). services: runs calls that other hosts make on
@@ -58,32 +60,36 @@ class redis_bus {
   redis_bus(net::io_context& home, std::vector<redis_address> addresses, std::uint32_t host_id,
             host_services& services, std::function<void(std::shared_ptr<const fanout>)> deliver,
             redis_bus_settings settings);
-  ~redis_bus();
+  ~redis_bus() override;
 
-  void start();
-  void stop();  // home thread
+  void start() override;
+  void stop() override;  // home thread
+
+  bool is_remote(ms_conn_id conn) const override {
+    return conn != 0 && connection_id::host_of(conn) != host_id_;
+  }
 
   // Hooks from the host, any thread, in the order they happen on each thread.
-  void joined(ms_conn_id conn, std::string_view room);
-  void left(ms_conn_id conn, std::string_view room);
-  void gone(ms_conn_id conn);  // disconnected: left all its rooms
+  void joined(ms_conn_id conn, std::string_view room) override;
+  void left(ms_conn_id conn, std::string_view room) override;
+  void gone(ms_conn_id conn) override;  // disconnected: left all its rooms
   // A local broadcast, for the other hosts: encoded on the calling thread.
-  void published(std::shared_ptr<const fanout> job, std::string_view event, std::string_view payload, bool is_json);
+  void published(std::shared_ptr<const fanout> job, std::string_view event, std::string_view payload,
+                 bool is_json) override;
 
   // A call on a connection of another host, carried to it in the order made.
-  void emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool is_json);
-  void close(ms_conn_id conn, std::uint16_t code, std::string_view reason);
-  void join(ms_conn_id conn, std::string_view room);
-  void leave(ms_conn_id conn, std::string_view room);
+  void emit(ms_conn_id conn, std::string_view event, std::string_view payload, bool is_json) override;
+  void close(ms_conn_id conn, std::uint16_t code, std::string_view reason) override;
+  void join(ms_conn_id conn, std::string_view room) override;
+  void leave(ms_conn_id conn, std::string_view room) override;
 
   // The members of `room` on every live host; `answer` runs on the home thread,
   // with MS_REFUSED when that room's Redis cannot be reached.
-  using members_answer = std::function<void(ms_status, std::vector<ms_conn_id>)>;
-  void members(std::string room, members_answer answer);
+  void members(std::string room, members_answer answer) override;
 
   // Any thread.
-  bool degraded() const { return shards_up_.load() < shard_count_; }
-  std::string metrics() const;
+  bool degraded() const override { return shards_up_.load() < shard_count_; }
+  std::string metrics() const override;
 
  private:
   struct shard;

@@ -17,6 +17,8 @@
 #include "net/readiness.hpp"
 #include "core/rooms.hpp"
 #include "base/stats.hpp"
+#include "core/connection_id.hpp"
+#include "websocket/session_events.hpp"
 
 #include <microsockets/abi.h>
 
@@ -42,7 +44,7 @@ struct fanout {
   ms_conn_id skip;  // the sender when it skips itself, else 0
 };
 
-class worker {
+class worker final : public session_home {
  public:
   using task = std::function<void()>;
 
@@ -52,7 +54,7 @@ class worker {
   worker(const worker&) = delete;
   worker& operator=(const worker&) = delete;
 
-  net::io_context& context() { return ioc_; }
+  net::io_context& context() override { return ioc_; }
   unsigned index() const { return index_; }
 
   // Runs the loop on the calling thread until stop(): a turn after another.
@@ -77,14 +79,11 @@ class worker {
     else net::post(ioc_, std::forward<Fn>(fn));
   }
 
-  // Connection ids carry their worker's index in the low byte and their host's
-  // id in the top 24 bits, so they are unique across a cluster's hosts.
-  ms_conn_id next_id() { return (std::uint64_t(host_id_) << 40) | ((++id_sequence_ & 0xffffffff) << 8) | index_; }
-  static unsigned worker_of(ms_conn_id id) { return unsigned(id & 0xff); }
-  static std::uint32_t host_of(ms_conn_id id) { return std::uint32_t(id >> 40); }
+  // The next connection's id (core/connection_id.hpp).
+  ms_conn_id next_id() override { return connection_id::make(host_id_, ++id_sequence_, index_); }
 
-  void add(std::shared_ptr<websocket_session> session);
-  void remove(websocket_session& session);  // and from all its rooms
+  void add(std::shared_ptr<websocket_session> session) override;
+  void remove(websocket_session& session) override;  // and from all its rooms
   websocket_session* find(ms_conn_id id);   // this thread only
   // Any thread: a short lock on the id map, never a wait for this thread's work.
   std::shared_ptr<websocket_session> find_shared(ms_conn_id id);
@@ -112,22 +111,22 @@ class worker {
   void close_all(std::uint16_t code, std::string_view reason);
 
   // The session has output; it is written at the end of this turn.
-  void schedule_flush(std::shared_ptr<websocket_session> session);
+  void schedule_flush(std::shared_ptr<websocket_session> session) override;
 
   // Watches a connection's socket (see readiness).
-  bool watch(int fd, readiness::handler& h) { return readiness_.watch(fd, h); }
-  void unwatch(int fd) { readiness_.unwatch(fd); }
+  bool watch(int fd, readiness::handler& h) override { return readiness_.watch(fd, h); }
+  void unwatch(int fd) override { readiness_.unwatch(fd); }
   // Where connections read into: one buffer per worker, lent for one read
   // and its decoding, so an idle connection holds none.
-  std::span<char> read_buffer() { return {read_buffer_.get(), read_buffer_bytes}; }
+  std::span<char> read_buffer() override { return {read_buffer_.get(), read_buffer_bytes}; }
   // Reads more of the session next turn (it reached a turn's bound).
-  void read_later(std::shared_ptr<websocket_session> session) { read_later_.push_back(std::move(session)); }
+  void read_later(std::shared_ptr<websocket_session> session) override { read_later_.push_back(std::move(session)); }
   // Keeps a session whose socket closed to the end of this turn.
-  void retire(std::shared_ptr<websocket_session> session) { retired_.push_back(std::move(session)); }
+  void retire(std::shared_ptr<websocket_session> session) override { retired_.push_back(std::move(session)); }
 
   // Seconds since the worker started, advanced once a second: a clock that
   // costs a load to read.
-  std::uint32_t now() const { return now_; }
+  std::uint32_t now() const override { return now_; }
 
   // What plugin code this worker's thread runs now, for the watchdog; null
   // until run() starts. Any thread.
@@ -136,7 +135,7 @@ class worker {
   std::size_t session_count();
 
   // Messages and bytes in and out: written on this thread, read by any.
-  struct traffic& traffic() { return traffic_; }
+  struct traffic& traffic() override { return traffic_; }
 
  private:
   void flush_scheduled();

@@ -1,14 +1,15 @@
 #include "http/http_session.hpp"
 
-#include "http/handshake.hpp"
 #include "base/log.hpp"
 #include "base/log_limiter.hpp"
-#include "ops/server.hpp"
 #include "base/stats.hpp"
+#include "http/handshake.hpp"
+#include "http/origin_policy.hpp"
+#include "http/static_files.hpp"
+#include "net/proxy_trust.hpp"
 #include "net/tls_context.hpp"
 #include "websocket/websocket_handshake.hpp"
 #include "websocket/websocket_session.hpp"
-#include "core/worker.hpp"
 
 #include <boost/algorithm/string/predicate.hpp>
 #include <boost/algorithm/string/trim.hpp>
@@ -95,10 +96,11 @@ bool is_plain_http(error_code ec) {
 
 }  // namespace
 
-http_session::http_session(tcp::socket socket, worker& home, server& srv, connection_slot slot)
+http_session::http_session(tcp::socket socket, session_home& home, const http_context& context,
+                           connection_slot slot)
     : stream_(beast::tcp_stream(std::move(socket))),
       home_(home),
-      server_(srv),
+      context_(context),
       first_bytes_deadline_(tcp_layer().get_executor()),
       slot_(std::move(slot)) {}
 
@@ -115,8 +117,8 @@ beast::tcp_stream& http_session::tcp_layer() {
 
 void http_session::run() {
   // A TLS handshake's time runs from accept, the wait for a first byte included.
-  const bool tls = server_.tls() != nullptr;
-  first_bytes_deadline_.expires_after(tls ? std::chrono::seconds(server_.opts().tls_handshake_timeout_seconds)
+  const bool tls = context_.tls != nullptr;
+  first_bytes_deadline_.expires_after(tls ? context_.tls_handshake_timeout
                                           : request_timeout);
   first_bytes_deadline_.async_wait([self = shared_from_this(), tls](error_code ec) {
     // Cancelled, or the first bytes came first: the stream's own timeouts go on from there.
@@ -138,8 +140,8 @@ void http_session::on_first_bytes(error_code ec) {
   const auto deadline = first_bytes_deadline_.expiry();
   first_bytes_deadline_.cancel();
   if (socket.available(ec) == 0 || ec) return socket.close(ec);  // closed (or reset) without a byte: nothing began
-  if (!server_.tls()) return read();
-  stream_ = std::make_unique<tls_layer>(std::get<beast::tcp_stream>(stream_).release_socket(), *server_.tls()->current());
+  if (!context_.tls) return read();
+  stream_ = std::make_unique<tls_layer>(std::get<beast::tcp_stream>(stream_).release_socket(), *context_.tls->current());
   tcp_layer().expires_at(deadline);
   std::get<std::unique_ptr<tls_layer>>(stream_)->stream.async_handshake(
       ssl::stream_base::server, beast::bind_front_handler(&http_session::on_handshake, shared_from_this()));
@@ -151,7 +153,7 @@ void http_session::handshake_failed(error_code ec) {
   static log_limiter cut_lines, failure_lines;
   if (auto n = (timeout ? cut_lines : failure_lines).allow())
     log::info("tls: handshake with {} {}{}", describe_peer(tcp_layer().socket()),
-              timeout ? fmt::format("cut after --tls-handshake-timeout ({} s)", server_.opts().tls_handshake_timeout_seconds)
+              timeout ? fmt::format("cut after --tls-handshake-timeout ({} s)", context_.tls_handshake_timeout.count())
                       : fmt::format("failed: {}", ec.message()),
               log_limiter::suppressed_note(*n));
 }
@@ -212,11 +214,13 @@ void http_session::on_read(error_code ec, std::size_t) {
   if (req.method() != http::verb::get && req.method() != http::verb::head)
     return respond(text_response(req, http::status::method_not_allowed, "method not allowed\n"));
   const auto path = req.target().substr(0, req.target().find('?'));  // a query changes nothing here
-  if (path == "/healthz")
-    return respond(text_response(req, server_.stuck() ? http::status::service_unavailable : http::status::ok, server_.health()));
+  if (path == "/healthz") {
+    auto health = context_.health();
+    return respond(text_response(req, health.healthy ? http::status::ok : http::status::service_unavailable, health.body));
+  }
   if (path == "/metrics")
-    return respond(text_response(req, http::status::ok, server_.metrics(), "text/plain; version=0.0.4"));
-  if (const auto* files = server_.files())
+    return respond(text_response(req, http::status::ok, context_.metrics(), "text/plain; version=0.0.4"));
+  if (const auto* files = context_.files)
     if (auto found = files->resolve(req.target())) {
       if (found->redirect.empty()) return serve_file(req, *files, found->file);
       auto res = text_response(req, http::status::moved_permanently, "moved\n");
@@ -259,7 +263,7 @@ void http_session::serve_file(const http::request<http::string_body>& req, const
 }
 
 void http_session::upgrade(http::request<http::string_body> req) {
-  if (!server_.origins().allows(header(req, "Origin"))) {
+  if (!context_.origins->allows(header(req, "Origin"))) {
     counters.origins_refused.fetch_add(1, std::memory_order_relaxed);
     static log_limiter lines;
     if (auto n = lines.allow())
@@ -277,10 +281,10 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  request_info info = describe(req, tcp_layer().socket(), server_.proxies());
+  request_info info = describe(req, tcp_layer().socket(), *context_.proxies);
   ms_handshake hs;
   hs.request = &info;
-  server_.decide_upgrade(hs);
+  context_.events->decide_upgrade(hs);
   if (hs.reject_status) {
     counters.connections_rejected.fetch_add(1, std::memory_order_relaxed);
     log::debug("http: upgrade of {} from {} rejected with {}", info.path(), info.remote(), hs.reject_status);
@@ -288,13 +292,14 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  if (const auto& kept = server_.table()->kept_headers()) info.keep_only_headers(*kept);
+  context_.events->keep_headers(info);
   tcp_layer().expires_never();
   transport connection = std::holds_alternative<beast::tcp_stream>(stream_)
                              ? transport(std::get<beast::tcp_stream>(stream_).release_socket())
                              : transport(std::move(std::get<std::unique_ptr<tls_layer>>(stream_)));
   // A first frame sent in the same packet as the request is already in buffer_.
-  auto session = std::make_shared<websocket_session>(std::move(connection), home_, server_, std::move(info),
+  auto session = std::make_shared<websocket_session>(std::move(connection), home_, *context_.events, context_.session,
+                                                     std::move(info),
                                                      std::move(hs.attributes), std::move(slot_));
   session->start(switching_protocols(req[http::field::sec_websocket_key], hs.response_headers, hs.protocol),
                  beast::buffers_to_string(buffer_.data()));

@@ -9,8 +9,9 @@
 // is 75 KiB); a TLS handshake must be done --tls-handshake-timeout after accept.
 #pragma once
 
-#include "net/connection_slot.hpp"
 #include "base/net.hpp"
+#include "http/http_context.hpp"
+#include "net/connection_slot.hpp"
 #include "net/transport.hpp"
 
 #include <filesystem>
@@ -20,13 +21,12 @@
 
 namespace microsockets {
 
-class server;
 class static_files;
-class worker;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  http_session(tcp::socket socket, worker& home, server& srv, connection_slot slot = {});
+  // `home`: the loop the socket runs on, where the connection stays after the upgrade.
+  http_session(tcp::socket socket, session_home& home, const http_context& context, connection_slot slot = {});
   void run();
 
  private:
@@ -54,8 +54,8 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   using stream_type = std::variant<beast::tcp_stream, std::unique_ptr<tls_layer>>;
   stream_type stream_;
-  worker& home_;
-  server& server_;
+  session_home& home_;
+  const http_context& context_;
   net::steady_timer first_bytes_deadline_;  // until the first bytes
   bool waiting_ = true;                     // for them
   beast::flat_buffer buffer_;

@@ -1,11 +1,8 @@
 #include "net/listener.hpp"
 
-#include "net/connection_slot.hpp"
-#include "http/http_session.hpp"
 #include "base/log.hpp"
-#include "ops/server.hpp"
 #include "base/stats.hpp"
-#include "core/worker.hpp"
+#include "net/proxy_trust.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -51,13 +48,14 @@ void answer_stuck(int fd, bool tls, std::string_view health) {
 
 }  // namespace
 
-listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv, std::size_t max_connections)
+listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, listener_settings settings,
+                   connection_sink& sink)
     : acceptor_(ioc),
       protocol_(endpoint.protocol()),
       pause_(ioc),
-      server_(srv),
-      max_connections_(max_connections),
-      per_address_(std::make_shared<address_limits>(srv.opts().max_connections_per_address)),
+      settings_(settings),
+      sink_(sink),
+      per_address_(std::make_shared<address_limits>(settings.max_connections_per_address)),
       spare_fd_(open_spare()) {
   acceptor_.open(protocol_);
   acceptor_.set_option(net::socket_base::reuse_address(true));
@@ -97,32 +95,25 @@ void listener::accept() {
 }
 
 void listener::admit(tcp::socket socket) {
-  const bool tls = server_.tls() != nullptr;
-  if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= max_connections_)
+  const bool tls = settings_.tls;
+  if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= settings_.max_connections)
     return refuse(socket.native_handle(), tls);
-  if (server_.all_stuck()) return answer_stuck(socket.native_handle(), tls, server_.health());
+  if (auto health = sink_.unavailable()) return answer_stuck(socket.native_handle(), tls, *health);
   error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) return;  // gone already
   // A trusted proxy (--trust-proxy) speaks for many clients: no per-address limit.
-  auto slot = connection_slot::take(server_.proxies().trusts(peer.address()) ? nullptr : per_address_, peer.address());
+  auto slot = connection_slot::take(settings_.proxies->trusts(peer.address()) ? nullptr : per_address_, peer.address());
   if (!slot) {
     refuse(socket.native_handle(), tls, counters.connections_refused_per_address);
     if (auto n = per_address_lines_.allow())
       log::info("connection from {} refused: it has {} open (--max-connections-per-address){}",
-                peer.address().to_string(), server_.opts().max_connections_per_address, log_limiter::suppressed_note(*n));
+                peer.address().to_string(), settings_.max_connections_per_address, log_limiter::suppressed_note(*n));
     return;
   }
   socket.set_option(tcp::no_delay(true), ec);
   keep_from_children(socket.native_handle());
-  // Chosen now, not as the accept began: a worker may have got stuck since.
-  worker& next = server_.next_worker();
-  const int fd = socket.release(ec);
-  if (ec) return;  // cannot happen on Linux; the socket is lost, not the listener
-  tcp::socket moved(next.context(), protocol_, fd);
-  net::post(next.context(), [&next, srv = &server_, s = std::move(moved), slot = std::move(*slot)]() mutable {
-    std::make_shared<http_session>(std::move(s), next, *srv, std::move(slot))->run();
-  });
+  sink_.take(std::move(socket), std::move(*slot));
 }
 
 void listener::on_failure(error_code ec) {
@@ -145,7 +136,7 @@ void listener::shed_waiting() {
   for (int i = 0; i < most; ++i) {
     const int fd = ::accept4(acceptor_.native_handle(), nullptr, nullptr, SOCK_CLOEXEC);
     if (fd < 0) break;  // none waiting (EAGAIN), or out of descriptors again
-    refuse(fd, server_.tls() != nullptr);
+    refuse(fd, settings_.tls);
     ::close(fd);
   }
   spare_fd_ = open_spare();

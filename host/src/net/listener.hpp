@@ -1,8 +1,8 @@
-// Accepts connections on the control thread and hands each to the next worker
-// that is not stuck in a plugin call (server::next_worker), round robin; while
-// every one is, a new connection gets /healthz's 503 at once.
+// Accepts connections on the control thread and hands each one it admits to
+// its sink (the host picks a worker that is not stuck in a plugin call); while
+// the sink has none, a new connection gets /healthz's 503 at once.
 //
-// Bounded (issue 9): past max_connections open TCP connections a new one is
+// Bounded: past max_connections open TCP connections a new one is
 // answered 503 (on a TLS port: nothing) and closed at once. At the fd limit,
 // where accept itself fails, a spare descriptor is freed to accept and refuse
 // the waiting connections, and the listener pauses (100 ms, doubling to 1 s
@@ -11,23 +11,44 @@
 // the same refusal, counted apart.
 #pragma once
 
-#include "net/address_limits.hpp"
 #include "base/log_limiter.hpp"
 #include "base/net.hpp"
+#include "net/address_limits.hpp"
+#include "net/connection_slot.hpp"
 
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <optional>
+#include <string>
 
 namespace microsockets {
 
-class server;
-class worker;
+class proxy_trust;
+
+// Where admitted connections go; called on the listener's thread.
+class connection_sink {
+ public:
+  // The /healthz text while no worker could serve a new connection, else nothing.
+  virtual std::optional<std::string> unavailable() = 0;
+  // An admitted connection, with its place among its address's connections.
+  virtual void take(tcp::socket socket, connection_slot slot) = 0;
+
+ protected:
+  ~connection_sink() = default;
+};
+
+struct listener_settings {
+  std::size_t max_connections = 0;               // --max-connections
+  std::size_t max_connections_per_address = 256; // --max-connections-per-address (0: none)
+  bool tls = false;                              // refusals send nothing on a TLS port
+  const proxy_trust* proxies = nullptr;          // trusted proxies have no per-address limit
+};
 
 class listener : public std::enable_shared_from_this<listener> {
  public:
   // Binds and listens; throws boost::system::system_error if it cannot.
-  listener(net::io_context& ioc, const tcp::endpoint& endpoint, server& srv, std::size_t max_connections);
+  listener(net::io_context& ioc, const tcp::endpoint& endpoint, listener_settings settings, connection_sink& sink);
   ~listener();
   tcp::endpoint local_endpoint() const { return acceptor_.local_endpoint(); }
   void run() { accept(); }
@@ -38,8 +59,8 @@ class listener : public std::enable_shared_from_this<listener> {
 
  private:
   void accept();
-  // Refuses the connection past either limit (or answers it when every worker
-  // is stuck), else hands it to the next worker with its slot.
+  // Refuses the connection past either limit (or answers it while the sink
+  // has no worker for it), else hands it to the sink with its slot.
   void admit(tcp::socket socket);
   void on_failure(error_code ec);
   void shed_waiting();  // at the fd limit: refuse what waits, through the spare descriptor
@@ -47,8 +68,8 @@ class listener : public std::enable_shared_from_this<listener> {
   tcp::acceptor acceptor_;
   tcp protocol_;
   net::steady_timer pause_;
-  server& server_;
-  std::size_t max_connections_;
+  listener_settings settings_;
+  connection_sink& sink_;
   std::shared_ptr<address_limits> per_address_;
   int spare_fd_ = -1;  // /dev/null, held so that one accept can succeed at the fd limit
   std::chrono::milliseconds backoff_{0};

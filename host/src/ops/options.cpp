@@ -1,8 +1,9 @@
 #include "ops/options.hpp"
 
-#include "websocket/frame.hpp"
+#include "core/connection_id.hpp"
 #include "http/origin_policy.hpp"
 #include "net/proxy_trust.hpp"
+#include "websocket/frame.hpp"
 
 #include <microsockets/abi.h>
 
@@ -99,14 +100,6 @@ std::vector<std::string> questionable_settings(const options& o) {
     out.push_back("--close-timeout is 0: a closing connection is cut at once, before its close frame is read");
   return out;
 }
-
-std::string setting_variable(std::string_view plugin, std::string_view key) {
-  std::string name = fmt::format("MICROSOCKETS_{}_{}", plugin, key);
-  for (char& c : name) c = std::isalnum(static_cast<unsigned char>(c)) ? std::toupper(static_cast<unsigned char>(c)) : '_';
-  return name;
-}
-
-bool reserved_plugin_name(std::string_view plugin) { return setting_variable(plugin, "").starts_with(env_prefix); }
 
 parsed_options parse_options(int argc, char** argv) {
   options o;
@@ -243,7 +236,8 @@ parsed_options parse_options(int argc, char** argv) {
   else return fail(fmt::format("unknown log level '{}'", level));
   if (auto f = log::parse_format(format)) o.log_format = *f;
   else return fail(fmt::format("unknown log format '{}' (text or json)", format));
-  if (o.threads == 0 || o.threads > 256) return fail("--threads must be between 1 and 256");
+  if (o.threads == 0 || o.threads > connection_id::max_workers)
+    return fail(fmt::format("--threads must be between 1 and {}", connection_id::max_workers));
   if (vm.count("set"))
     for (const auto& s : vm["set"].as<std::vector<std::string>>()) {
       auto eq = s.find('=');

@@ -139,11 +139,4 @@ parsed_options parse_options(int argc, char** argv);
 // warning); settings that contradict each other are refused by parse_options.
 std::vector<std::string> questionable_settings(const options& o);
 
-// The environment variable of a plugin setting: MICROSOCKETS_<PLUGIN>_<KEY>,
-// upper case, other characters as '_'.
-std::string setting_variable(std::string_view plugin, std::string_view key);
-// A plugin named so that its settings would fall among the host's own
-// MICROSOCKETS_HOST_* variables ("host", "host_x"): refused at load.
-bool reserved_plugin_name(std::string_view plugin);
-
 }  // namespace microsockets

@@ -1,6 +1,6 @@
 #include "plugins/dispatcher.hpp"
 
-#include "plugins/host_api.hpp"
+#include "plugins/plugin_result.hpp"
 #include "plugins/plugin_activity.hpp"
 #include "base/stats.hpp"
 

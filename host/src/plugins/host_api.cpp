@@ -1,11 +1,11 @@
 #include "plugins/host_api.hpp"
 
-#include "plugins/dispatcher.hpp"
-#include "http/handshake.hpp"
 #include "base/log.hpp"
 #include "base/log_limiter.hpp"
-#include "plugins/plugin_activity.hpp"
 #include "base/stats.hpp"
+#include "http/handshake.hpp"
+#include "plugins/dispatcher.hpp"
+#include "plugins/plugin_result.hpp"
 
 #include <boost/algorithm/string/case_conv.hpp>
 
@@ -14,8 +14,6 @@
 
 namespace microsockets {
 namespace {
-
-thread_local std::string reported_error;
 
 std::string_view view(ms_str s) { return {s.data, s.size}; }
 ms_str str(std::string_view s) { return {s.data(), s.size()}; }
@@ -169,7 +167,7 @@ const ms_host_api table = {
       if (!value) return int(MS_NOT_FOUND);
       return send_string(MS_OK, *value, sink, user);
     },
-    .report_error = [](ms_host*, ms_str message) { reported_error.assign(message.data, message.size); },
+    .report_error = [](ms_host*, ms_str message) { report_error(view(message)); },
 
     // minor 1: membership across the cluster
     .room_members =
@@ -197,38 +195,5 @@ const ms_host_api table = {
 }  // namespace
 
 const ms_host_api& host_api_table() { return table; }
-
-std::string take_reported_error() {
-  std::string out = reported_error.empty() ? "no reason given" : std::move(reported_error);
-  reported_error.clear();
-  return out;
-}
-
-bool check_plugin_result(int rc, const plugin& p, std::string_view what, std::string_view event) {
-  if (rc == MS_OK) return true;
-  counters.plugin_errors.fetch_add(1, std::memory_order_relaxed);
-  static log_limiter lines;  // a handler that throws on every message logs once a second
-  const auto n = lines.allow();
-  const auto reason = take_reported_error();
-  if (!n) return false;
-  if (event.empty())
-    log::error("plugin {}: {} failed: {}{}", p.label(), what, reason, log_limiter::suppressed_note(*n));
-  else
-    log::error("plugin {}: {} for event '{}' failed: {}{}", p.label(), what, event, reason,
-               log_limiter::suppressed_note(*n));
-  return false;
-}
-
-void run_lifecycle_hooks(plugin& p, std::vector<callback<ms_on_lifecycle>> registrations::*hooks,
-                         const char* what) {
-  for (const auto& cb : p.regs().*hooks) {
-    int rc;
-    {
-      plugin_call running(p, what);
-      rc = cb.fn(cb.user);
-    }
-    check_plugin_result(rc, p, what);
-  }
-}
 
 }  // namespace microsockets

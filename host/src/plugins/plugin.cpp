@@ -1,6 +1,7 @@
 #include "plugins/plugin.hpp"
 
 #include "plugins/host_api.hpp"
+#include "plugins/plugin_result.hpp"
 #include "base/log.hpp"
 
 #include <fmt/chrono.h>

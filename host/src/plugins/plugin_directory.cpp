@@ -1,6 +1,6 @@
 #include "plugins/plugin_directory.hpp"
 
-#include "plugins/host_api.hpp"
+#include "plugins/plugin_result.hpp"
 #include "base/log.hpp"
 #include "base/stats.hpp"
 

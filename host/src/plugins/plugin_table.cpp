@@ -1,7 +1,7 @@
 #include "plugins/plugin_table.hpp"
 
 #include "base/log.hpp"
-#include "ops/options.hpp"
+#include "plugins/plugin_settings.hpp"
 #include "base/stats.hpp"
 
 #include <algorithm>

@@ -13,6 +13,7 @@
 #pragma once
 
 #include "base/utf8_validator.hpp"
+#include "websocket/close_code.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -33,10 +34,6 @@ struct decode_result {
   bool closed = false;        // a close frame was decoded: read no further
 };
 
-// Close codes a peer may send (RFC 6455 7.4, and 1012-1014 registered since).
-inline bool valid_received_close_code(std::uint16_t code) {
-  return (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1014) || (code >= 3000 && code <= 4999);
-}
 
 // XORs `n` bytes with the 4-byte key starting at key offset 0.
 inline void unmask(char* data, std::size_t n, const unsigned char key[4]) {
@@ -135,7 +132,7 @@ decode_result frame_decoder::decode(char* data, std::size_t size, std::size_t ma
         if (n == 1) return fail(at, 1002, "close frame with a 1-byte body");
         if (n >= 2) {
           const auto code = std::uint16_t((std::uint8_t(body[0]) << 8) | std::uint8_t(body[1]));
-          if (!valid_received_close_code(code)) return fail(at, 1002, "invalid close code");
+          if (!valid_close_code(code)) return fail(at, 1002, "invalid close code");
           utf8_validator reason;
           if (!reason.feed(body.substr(2)) || !reason.complete()) return fail(at, 1007, "close reason not UTF-8");
         }

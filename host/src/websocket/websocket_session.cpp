@@ -2,9 +2,7 @@
 
 #include "base/log.hpp"
 #include "base/log_limiter.hpp"
-#include "ops/server.hpp"
 #include "base/stats.hpp"
-#include "core/worker.hpp"
 
 #include <fcntl.h>
 #include <sys/socket.h>
@@ -53,9 +51,10 @@ std::string_view fit_reason(std::string_view reason) {
 
 }  // namespace
 
-websocket_session::websocket_session(transport connection, worker& home, server& srv, request_info request,
-                                     attributes attrs, connection_slot slot)
-    : home_(home), server_(srv), id_(home.next_id()), request_(std::move(request)), slot_(std::move(slot)) {
+websocket_session::websocket_session(transport connection, session_home& home, session_events& events,
+                                     const session_limits& limits, request_info request, attributes attrs,
+                                     connection_slot slot)
+    : home_(home), events_(events), limits_(limits), id_(home.next_id()), request_(std::move(request)), slot_(std::move(slot)) {
   if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&connection)) {
     tls_ = std::move(*tls);
   } else {
@@ -80,7 +79,7 @@ void websocket_session::start(std::string response, std::string early_bytes) {
   self_ = shared_from_this();
   last_heard_ = home_.now();
   home_.add(self_);
-  server_.connected(*this);
+  events_.connected(*this);
   counted_open_ = true;
   queue(response);
   if (tls_) {
@@ -147,7 +146,7 @@ void websocket_session::received(char* data, std::size_t size) {
   last_heard_ = home_.now();
   pinged_ = false;
   if (input_done_) return;  // read and dropped until the peer closes
-  const auto r = reader_.read(data, size, server_.opts().max_message_bytes,
+  const auto r = reader_.read(data, size, limits_.max_message_bytes,
                               [this](frame_kind kind, std::string_view payload) { return on_frame(kind, payload); });
   if (const auto empty = reader_.take_empty_fragments(); empty && !close_code_ && !within_rate(false, empty))
     close(1008, "frame rate exceeded");
@@ -191,7 +190,7 @@ void websocket_session::on_message(frame_kind kind, std::string_view text) {
   if (close_code_) return;  // closing: nothing more is dispatched (a rate-limited flood stops here)
   if (!within_rate(true)) close(1008, "message rate exceeded");
   else if (kind == frame_kind::binary) close(1003, "binary messages are not supported");
-  else server_.received(*this, text);
+  else events_.received(*this, text);
 }
 
 void websocket_session::on_close_frame(std::string_view body) {
@@ -328,7 +327,7 @@ void websocket_session::finish(std::uint16_t code) {
   // Draining the output and the peer's answer take at most the close timeout.
   begin_closing();
   home_.remove(*this);
-  server_.disconnected(id_, code);
+  events_.disconnected(id_, code);
   progress();
 }
 
@@ -367,10 +366,10 @@ void websocket_session::close_socket() {
   home_.retire(std::move(self_));
 }
 
-// Limits (issue 9).
+// Limits.
 
 bool websocket_session::within_output_limit(std::size_t more) {
-  const std::size_t limit = server_.opts().max_output_bytes;
+  const std::size_t limit = limits_.max_output_bytes;
   if (queued_bytes() + more <= limit) return true;
   counters.slow_consumers_closed.fetch_add(1, std::memory_order_relaxed);
   static log_limiter lines;
@@ -383,7 +382,7 @@ bool websocket_session::within_output_limit(std::size_t more) {
 bool websocket_session::within_rate(bool message, std::uint32_t frames) {
   // With --max-rate every frame a peer sends takes from it; without, only
   // the frames that are no message do, from --max-control-rate.
-  const auto& o = server_.opts();
+  const auto& o = limits_;
   const bool messages_limited = o.max_rate > 0;
   const double rate = messages_limited ? o.max_rate : message ? 0 : o.max_control_rate;
   if (rate <= 0) return true;
@@ -400,7 +399,7 @@ bool websocket_session::within_rate(bool message, std::uint32_t frames) {
 void websocket_session::begin_closing() {
   if (cut_timer_ || !self_) return;
   cut_timer_ = std::make_unique<net::steady_timer>(home_.context(),
-                                                   std::chrono::seconds(server_.opts().close_timeout_seconds));
+                                                   std::chrono::seconds(limits_.close_timeout_seconds));
   // A weak reference: the timer must not keep a connection that ends in time alive.
   cut_timer_->async_wait([weak = weak_from_this()](error_code ec) {
     if (auto self = weak.lock(); self && !ec) self->cut();
@@ -409,7 +408,7 @@ void websocket_session::begin_closing() {
 
 void websocket_session::cut() {
   counters.connections_cut.fetch_add(1, std::memory_order_relaxed);
-  log::debug("connection {}: still closing after {} s, cut", id_, server_.opts().close_timeout_seconds);
+  log::debug("connection {}: still closing after {} s, cut", id_, limits_.close_timeout_seconds);
   input_ended_ = true;
   finish(close_code_ ? close_code_ : abnormal);
   pending_.clear();

@@ -22,6 +22,7 @@
 #include "base/rate_limit.hpp"
 #include "net/readiness.hpp"
 #include "websocket/request_info.hpp"
+#include "websocket/session_events.hpp"
 #include "net/transport.hpp"
 
 #include <microsockets/abi.h>
@@ -35,9 +36,6 @@
 #include <vector>
 
 namespace microsockets {
-
-class server;
-class worker;
 
 // What other threads may read of a connection without waiting for its
 // worker: replaced whole by the worker on every change (copy, change,
@@ -54,8 +52,8 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   using attributes = decltype(connection_state::attributes);
 
   // `connection`: the upgraded socket, or TLS over it.
-  websocket_session(transport connection, worker& home, server& srv, request_info request, attributes attrs,
-                    connection_slot slot = {});
+  websocket_session(transport connection, session_home& home, session_events& events, const session_limits& limits,
+                    request_info request, attributes attrs, connection_slot slot = {});
   ~websocket_session();
 
   // Sends the 101 response, then reads until the connection ends, starting
@@ -121,7 +119,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void progress();
   void close_socket();
 
-  // Limits (issue 9).
+  // Limits.
   bool within_output_limit(std::size_t more);  // false (and counted) past max_output_bytes
   // False (and counted) for `frames` frames over --max-rate, or, when they
   // are no message (`message` false), over --max-control-rate.
@@ -129,8 +127,9 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   void begin_closing();  // from here the connection has close_timeout_seconds left
   void cut();
 
-  worker& home_;
-  server& server_;
+  session_home& home_;
+  session_events& events_;
+  const session_limits& limits_;
   const ms_conn_id id_;
   const request_info request_;
   int fd_ = -1;                      // a plain connection's socket, until closed
@@ -155,7 +154,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   bool over_output_ = false;
   bool counted_open_ = false;  // in connections_open until its fd is closed
 
-  // Limits (issue 9).
+  // Limits: the per-address slot, the rate, the closing deadline.
   connection_slot slot_;
   rate_limit rate_;
   std::unique_ptr<net::steady_timer> cut_timer_;  // armed once closing begins
