@@ -199,7 +199,10 @@ export class Client {
 // microsockets_ prefix, with its labels as written, e.g.
 // metrics.connections_open, metrics['plugin_reloads_total{plugin="chat"}'].
 export async function metrics(host) {
-  const text = await (await fetch(`${host.httpUrl}/metrics`)).text();
+  const answer = await fetch(`${host.httpUrl}/metrics`);
+  // A 503 (the host is past --max-connections) has no samples: not a reading of zero.
+  if (!answer.ok) throw new Error(`/metrics answered ${answer.status}`);
+  const text = await answer.text();
   const samples = {};
   for (const line of text.trim().split('\n')) {
     if (line.startsWith('#')) continue;

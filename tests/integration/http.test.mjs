@@ -1,5 +1,5 @@
-// HTTP answers like a web server (issue 9): 431, 414, 400 and close; bodies
-// refused unread, 501 for a transfer coding but chunked (issue 17); a frame
+// HTTP answers like a web server: 431, 414, 400 and close; bodies
+// refused unread, 501 for a transfer coding but chunked; a frame
 // sent with the upgrade request is not lost; behind a trusted proxy,
 // ws.remote() is the client the proxy names, and no one else can name it.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Bounded under every flood (issue 9): pongs count against --max-output, a
+// Bounded under every flood: pongs count against --max-output, a
 // closing connection is cut after --close-timeout, --max-connections and the
 // fd limit are held without spinning, and each connection's rooms and message
 // rate are limited. ctest runs this suite over plain TCP and over TLS.

@@ -1,4 +1,4 @@
-// --allow-origin (issue 9): a page from another origin gets 403 before any
+// --allow-origin: a page from another origin gets 403 before any
 // plugin sees the upgrade; exact origins and *.domain (subdomains only), with
 // scheme and port matched exactly; no Origin header (not a browser) is allowed.
 import assert from 'node:assert/strict';

@@ -1,5 +1,7 @@
 #include "cluster/redis_bus.hpp"
 
+#include "base/tuning.hpp"
+
 #include "websocket/envelope.hpp"
 #include "base/log.hpp"
 
@@ -20,19 +22,6 @@ std::uint64_t wall_ms() {
                            .count());
 }
 
-// A host's liveness key outlives its last refresh by member_lease: a host
-// killed outright leaves its members counted for at most that (the README
-// states it). Refreshes come every quarter of --redis-timeout (500 ms by
-// default, 100 ms to 1 s), and each is a command with a deadline: a Redis
-// that stops answering is noticed within --redis-timeout and a refresh.
-constexpr auto member_lease = std::chrono::seconds(5);
-// A message to several rooms comes once per room's channel, all within
-// milliseconds; its id is kept this long to deliver it once, and at most
-// this many ids (forged ids must not grow the set without bound).
-constexpr auto dedup_window = std::chrono::seconds(5);
-constexpr std::size_t max_seen = 100000;
-// A host still unreachable says so again this often (and whenever the reason changes).
-constexpr auto remind_every = std::chrono::seconds(60);
 
 const std::string room_channel = "ms:room:";
 // Broadcasts to several rooms, one copy per shard holding any of them, their
@@ -246,7 +235,7 @@ void redis_bus::connection_changed(shard& s, std::string why) {
       if (auto n = s.lost_lines.allow())
         log::warn("redis {} lost ({}): local rooms keep working, cross-host messages are dropped until it is back{}",
                   label, why, log_limiter::suppressed_note(*n));
-    } else if (s.told.empty() || (why != s.told && !s.ever_up) || now - s.told_at > remind_every) {
+    } else if (s.told.empty() || (why != s.told && !s.ever_up) || now - s.told_at > tuning::unreachable_reminder) {
       if (s.told.empty()) s.lost_at = now;
       s.told = why;
       s.told_at = now;
@@ -273,7 +262,7 @@ void redis_bus::connection_changed(shard& s, std::string why) {
 void redis_bus::register_members(shard& s) {
   s.lease_id = fmt::format("{}.{}", host_hex_, ++s.lease);
   s.last_beat = clock::now();
-  const auto lease = std::to_string(std::chrono::milliseconds(member_lease).count());
+  const auto lease = std::to_string(std::chrono::milliseconds(tuning::member_lease).count());
   s.pub.command({"SET", alive_key + s.lease_id, "1", "PX", lease});
   for (const auto& [room, conns] : rooms_) {
     if (&shard_of(room) != &s) continue;
@@ -291,7 +280,7 @@ void redis_bus::register_members(shard& s) {
 
 void redis_bus::heartbeat() {
   if (stopped_) return;
-  const auto lease = std::to_string(std::chrono::milliseconds(member_lease).count());
+  const auto lease = std::to_string(std::chrono::milliseconds(tuning::member_lease).count());
   for (auto& p : shards_) {
     auto& s = *p;
     if (!s.pub.up() || s.lease_id.empty()) continue;
@@ -310,18 +299,18 @@ void redis_bus::heartbeat() {
       // in more than a lease: other hosts may have removed this host's
       // members meanwhile (their lookups drop a lapsed lease's entries).
       const auto now = clock::now();
-      const bool lapsed = (s.set_get && r->type == REDIS_REPLY_NIL) || now - s.last_beat > member_lease;
+      const bool lapsed = (s.set_get && r->type == REDIS_REPLY_NIL) || now - s.last_beat > tuning::member_lease;
       s.last_beat = now;
       if (!lapsed) return;
       rewritten_.fetch_add(1, std::memory_order_relaxed);
       if (auto n = lapse_lines_.allow())
         log::warn("redis {}: this host's liveness had lapsed (a pause or a stall of over {} s); its members are "
                   "written again{}",
-                  s.pub.address().label(), member_lease.count(), log_limiter::suppressed_note(*n));
+                  s.pub.address().label(), tuning::member_lease.count(), log_limiter::suppressed_note(*n));
       register_members(s);
     });
   }
-  const auto old = clock::now() - dedup_window;
+  const auto old = clock::now() - tuning::dedup_window;
   while (!seen_order_.empty() && seen_order_.front().first < old) {
     seen_.erase(seen_order_.front().second);
     seen_order_.pop_front();
@@ -466,7 +455,7 @@ void redis_bus::leave(ms_conn_id conn, std::string_view room) { send_to_host(con
 
 bool redis_bus::seen_before(std::string key) {
   if (seen_.contains(key)) return true;
-  if (seen_order_.size() >= max_seen) {
+  if (seen_order_.size() >= tuning::max_seen_messages) {
     seen_.erase(seen_order_.front().second);
     seen_order_.pop_front();
   }

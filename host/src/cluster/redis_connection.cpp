@@ -1,5 +1,7 @@
 #include "cluster/redis_connection.hpp"
 
+#include "base/tuning.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -8,12 +10,6 @@
 namespace microsockets {
 namespace {
 
-// Retries wait a random 0..base ("full jitter"), base 100 ms doubling to 2 s,
-// so that hosts cut off together do not all come back in the same
-// millisecond. Failed AUTH or SELECT count as failed attempts: the base only
-// goes back to 100 ms once a connection was ready.
-constexpr auto first_retry = std::chrono::milliseconds(100);
-constexpr auto longest_retry = std::chrono::milliseconds(2000);
 
 redis_connection* owner(void* privdata) { return static_cast<redis_connection*>(privdata); }
 
@@ -132,7 +128,7 @@ void redis_connection::lost(std::string why) {
 }
 
 void redis_connection::retry_later() {
-  const auto base = std::min<std::chrono::milliseconds>(longest_retry, first_retry * (1u << std::min(attempts_, 5u)));
+  const auto base = std::min<std::chrono::milliseconds>(tuning::longest_redis_retry, tuning::first_redis_retry * (1u << std::min(attempts_, 5u)));
   ++attempts_;
   const auto wait = std::uniform_int_distribution<std::int64_t>(0, base.count())(jitter_);
   retry_timer_.expires_after(std::chrono::milliseconds(wait));

@@ -6,6 +6,8 @@
 // so a broadcast walks every worker's map on that worker's thread.
 #pragma once
 
+#include "base/string_hash.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <span>
@@ -15,11 +17,6 @@
 #include <vector>
 
 namespace microsockets {
-
-struct string_hash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-};
 
 template <class Member>
 class room_map {

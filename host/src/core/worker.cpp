@@ -1,5 +1,7 @@
 #include "core/worker.hpp"
 
+#include "base/tuning.hpp"
+
 #include "plugins/crash_report.hpp"
 #include "plugins/plugin_activity.hpp"
 #include "websocket/websocket_session.hpp"
@@ -11,12 +13,6 @@
 namespace microsockets {
 namespace {
 thread_local worker* current_worker = nullptr;
-// Ready handlers run per turn before output is written; bounds the latency
-// one busy turn adds to the writes it batches, and the size the batches grow
-// to. Measured on W1: 256 gave 6.9-8.5 M msg/s, 1024 gave 5.8-6.4 M (bigger
-// per-connection buffers cost more in copying and page faults than the
-// sends they save).
-constexpr int max_handlers_per_turn = 256;
 }  // namespace
 
 worker::worker(unsigned index, unsigned idle_timeout_seconds, std::uint32_t host_id)
@@ -25,7 +21,7 @@ worker::worker(unsigned index, unsigned idle_timeout_seconds, std::uint32_t host
       ioc_(1),
       sweep_timer_(ioc_),
       idle_timeout_(idle_timeout_seconds),
-      read_buffer_(std::make_unique_for_overwrite<char[]>(read_buffer_bytes)),
+      read_buffer_(std::make_unique_for_overwrite<char[]>(tuning::read_buffer_bytes)),
       readiness_(ioc_) {}
 
 bool worker::on_this_thread() const { return current_worker == this; }
@@ -54,7 +50,7 @@ void worker::run_turn() {
     read_later_.clear();
     for (auto& s : batch) s->read_plain();
   }
-  for (int i = 0; i < max_handlers_per_turn && ioc_.poll_one(); ++i) {
+  for (int i = 0; i < tuning::max_handlers_per_turn && ioc_.poll_one(); ++i) {
   }
   // Twice: writing can end a connection, and what its on_disconnect hook
   // sends goes out in this turn, not after the next wait.

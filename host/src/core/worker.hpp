@@ -17,6 +17,7 @@
 #include "net/readiness.hpp"
 #include "core/rooms.hpp"
 #include "base/stats.hpp"
+#include "base/tuning.hpp"
 #include "core/connection_id.hpp"
 #include "websocket/session_events.hpp"
 
@@ -118,7 +119,7 @@ class worker final : public session_home {
   void unwatch(int fd) override { readiness_.unwatch(fd); }
   // Where connections read into: one buffer per worker, lent for one read
   // and its decoding, so an idle connection holds none.
-  std::span<char> read_buffer() override { return {read_buffer_.get(), read_buffer_bytes}; }
+  std::span<char> read_buffer() override { return {read_buffer_.get(), tuning::read_buffer_bytes}; }
   // Reads more of the session next turn (it reached a turn's bound).
   void read_later(std::shared_ptr<websocket_session> session) override { read_later_.push_back(std::move(session)); }
   // Keeps a session whose socket closed to the end of this turn.
@@ -168,8 +169,6 @@ class worker final : public session_home {
   std::vector<std::shared_ptr<websocket_session>> to_flush_;
   std::vector<std::shared_ptr<websocket_session>> retired_;
   std::vector<std::shared_ptr<websocket_session>> read_later_;
-  // An 8 KiB message in one read; a connection may read several in a turn.
-  static constexpr std::size_t read_buffer_bytes = 16 * 1024;
   std::unique_ptr<char[]> read_buffer_;
   readiness readiness_;
   struct outbox {

@@ -1,5 +1,7 @@
 #include "http/http_session.hpp"
 
+#include "base/tuning.hpp"
+
 #include "base/log.hpp"
 #include "base/log_limiter.hpp"
 #include "base/stats.hpp"
@@ -20,13 +22,6 @@
 namespace microsockets {
 namespace {
 
-constexpr auto request_timeout = std::chrono::seconds(30);
-// nginx's large_client_header_buffers 4 8k: a request line up to 8 KiB, the
-// whole header up to 32 KiB. Constants, not flags: no WebSocket client needs more.
-constexpr std::size_t max_target_bytes = 8 * 1024;
-constexpr std::size_t max_header_bytes = 32 * 1024;
-// How long a refused client may go on sending before the connection is closed.
-constexpr auto linger_time = std::chrono::seconds(2);
 
 http::response<http::string_body> text_response(const http::request<http::string_body>& req,
                                                 http::status status, std::string body,
@@ -119,7 +114,7 @@ void http_session::run() {
   // A TLS handshake's time runs from accept, the wait for a first byte included.
   const bool tls = context_.tls != nullptr;
   first_bytes_deadline_.expires_after(tls ? context_.tls_handshake_timeout
-                                          : request_timeout);
+                                          : tuning::request_timeout);
   first_bytes_deadline_.async_wait([self = shared_from_this(), tls](error_code ec) {
     // Cancelled, or the first bytes came first: the stream's own timeouts go on from there.
     if (ec || !self->waiting_) return;
@@ -176,9 +171,9 @@ void http_session::on_handshake(error_code ec) {
 
 void http_session::read() {
   parser_ = std::make_unique<http::request_parser<http::string_body>>();
-  parser_->header_limit(max_header_bytes);
+  parser_->header_limit(tuning::max_header_bytes);
   parser_->body_limit(0);
-  tcp_layer().expires_after(request_timeout);
+  tcp_layer().expires_after(tuning::request_timeout);
   // The header only: nothing served takes a body, so none is ever read (a
   // chunked body that never ends grew the host by 550 MB in 5 s when it was).
   with_stream([&](auto& stream) {
@@ -193,7 +188,7 @@ void http_session::on_read(error_code ec, std::size_t) {
     // parser has the target once it has read the whole request line (and
     // dropped it from buffer_, so the buffer cannot tell).
     const auto target = parser_->get().target();
-    return refuse(target.empty() || target.size() > max_target_bytes ? http::status::uri_too_long
+    return refuse(target.empty() || target.size() > tuning::max_target_bytes ? http::status::uri_too_long
                                                                       : http::status::request_header_fields_too_large);
   }
   // Beast's own check of a Content-Length against the limit of 0.
@@ -205,7 +200,7 @@ void http_session::on_read(error_code ec, std::size_t) {
     tcp_layer().socket().shutdown(tcp::socket::shutdown_send, ec);
     return;
   }
-  if (parser_->get().target().size() > max_target_bytes) return refuse(http::status::uri_too_long);
+  if (parser_->get().target().size() > tuning::max_target_bytes) return refuse(http::status::uri_too_long);
   if (auto status = header_refusal(*parser_)) return refuse(*status);
   auto req = parser_->release();
   if (auto path = origin_form(req.target())) req.target(*path);
@@ -334,14 +329,14 @@ void http_session::refuse(http::status status) {
 }
 
 void http_session::linger() {
-  tcp_layer().expires_after(linger_time);
+  tcp_layer().expires_after(tuning::linger_time);
   drop_input();
 }
 
 void http_session::drop_input() {
   buffer_.clear();
   tcp_layer().async_read_some(buffer_.prepare(4096), [self = shared_from_this()](error_code ec, std::size_t) {
-    if (!ec) self->drop_input();  // until the peer closes, or linger_time is up
+    if (!ec) self->drop_input();  // until the peer closes, or tuning::linger_time is up
   });
 }
 

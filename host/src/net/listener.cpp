@@ -1,5 +1,7 @@
 #include "net/listener.hpp"
 
+#include "base/tuning.hpp"
+
 #include "base/log.hpp"
 #include "base/stats.hpp"
 #include "net/proxy_trust.hpp"
@@ -15,8 +17,6 @@
 namespace microsockets {
 namespace {
 
-constexpr auto first_pause = std::chrono::milliseconds(100);
-constexpr auto longest_pause = std::chrono::milliseconds(1000);
 
 int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
@@ -121,7 +121,7 @@ void listener::on_failure(error_code ec) {
   if (auto n = failure_lines_.allow())
     log::warn("accept failed: {}; pausing the listener{}", ec.message(), log_limiter::suppressed_note(*n));
   if (ec == net::error::no_descriptors || ec == boost::system::errc::too_many_files_open_in_system) shed_waiting();
-  backoff_ = backoff_.count() ? std::min(backoff_ * 2, longest_pause) : first_pause;
+  backoff_ = backoff_.count() ? std::min(backoff_ * 2, tuning::longest_accept_pause) : tuning::first_accept_pause;
   pause_.expires_after(backoff_);
   pause_.async_wait([self = shared_from_this()](error_code e) {
     if (!e && self->acceptor_.is_open()) self->accept();

@@ -120,7 +120,7 @@ parsed_options parse_options(int argc, char** argv) {
   // Every setting, each also from the environment and the --config file.
   po::options_description settings("Settings");
   settings.add_options()
-      ("host", po::value(&o.host)->default_value(o.host)->value_name("ADDRESS"), "address to listen on")
+      ("host", po::value(&o.listen_address)->default_value(o.listen_address)->value_name("ADDRESS"), "address to listen on")
       ("port,p", po::value(&o.port)->default_value(o.port)->value_name("PORT"), "port to listen on (0: any free port)")
       ("plugins", po::value(&plugins)->default_value(plugins)->value_name("DIR"), "directory of plugin .so files")
       ("static", po::value<std::string>()->value_name("DIR"), "serve the files of DIR over HTTP")

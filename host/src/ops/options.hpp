@@ -17,7 +17,7 @@ namespace microsockets {
 
 struct options {
   // Loopback by default: exposing a development server is a decision, not an accident.
-  std::string host = "127.0.0.1";
+  std::string listen_address = "127.0.0.1";  // --host
   // The original microsockets examples use 8000; 0 picks a free port (tests).
   std::uint16_t port = 8000;
   // Plugins load from here in file-name order, like a conf.d directory.
@@ -109,7 +109,7 @@ struct options {
   // by then is cut (and counted): a silent one holds its place no longer.
   unsigned tls_handshake_timeout_seconds = 10;
 
-  // Plugin code that does not return (issue 16): a call into a plugin (handler,
+  // Plugin code that does not return: a call into a plugin (handler,
   // middleware, hook) running longer than this is logged once and counted, and
   // its worker gets no new connections and /healthz says 503 until it returns;
   // the clients on that thread wait meanwhile. Envoy's watchdog "miss" is 200 ms;

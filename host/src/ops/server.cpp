@@ -107,21 +107,21 @@ void server::start() {
   table_.store(std::move(loaded));
 
   error_code ec;
-  auto address = net::ip::make_address(opts_.host, ec);
-  if (ec) throw startup_error(fmt::format("'{}' is not an IP address", opts_.host));
+  auto address = net::ip::make_address(opts_.listen_address, ec);
+  if (ec) throw startup_error(fmt::format("'{}' is not an IP address", opts_.listen_address));
   try {
     const listener_settings settings{opts_.max_connections ? opts_.max_connections : listener::default_max_connections(),
                                      opts_.max_connections_per_address, tls_ != nullptr, &proxies_};
     listener_ = std::make_shared<listener>(control_, tcp::endpoint(address, opts_.port), settings,
                                            static_cast<connection_sink&>(*this));
   } catch (const boost::system::system_error& e) {
-    throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.host, opts_.port, e.code().message()));
+    throw startup_error(fmt::format("cannot listen on {}:{}: {}", opts_.listen_address, opts_.port, e.code().message()));
   }
   if (tls_) log::info("TLS certificate: {}", tls_->describe());
   for (const auto& warning : questionable_settings(opts_)) log::warn("{}", warning);
   if (!origins_.restricted() && !address.is_loopback())
     log::warn("listening on {} with every origin allowed: any web page can connect; restrict with --allow-origin",
-              opts_.host);
+              opts_.listen_address);
   if (!opts_.redis.empty()) {
     const redis_bus_settings settings{{std::chrono::milliseconds(opts_.redis_timeout_ms), opts_.redis_max_pending_bytes},
                                       {opts_.max_message_bytes, opts_.max_room_name_bytes}};
@@ -132,10 +132,10 @@ void server::start() {
     bus_->start();
   }
   if (files_)
-    log::info("serving {} at {}://{}:{}/", opts_.static_dir->string(), tls_ ? "https" : "http", opts_.host,
+    log::info("serving {} at {}://{}:{}/", opts_.static_dir->string(), tls_ ? "https" : "http", opts_.listen_address,
               local_endpoint().port());
   // Last: whoever waits for this line (a test, a script) finds the startup's other lines before it.
-  log::info("listening on {}://{}:{} with {} thread{}", tls_ ? "wss" : "ws", opts_.host, local_endpoint().port(),
+  log::info("listening on {}://{}:{} with {} thread{}", tls_ ? "wss" : "ws", opts_.listen_address, local_endpoint().port(),
             workers_.size(), workers_.size() == 1 ? "" : "s");
 }
 

@@ -1,5 +1,7 @@
 #include "ops/watchdog.hpp"
 
+#include "base/tuning.hpp"
+
 #include "plugins/crash_report.hpp"
 #include "base/log.hpp"
 #include "plugins/plugin_activity.hpp"
@@ -18,10 +20,6 @@ namespace {
 
 double seconds(std::int64_t ns) { return double(ns) / 1e9; }
 
-// After SIGABRT to a stuck thread, this long for it to write its report and
-// end the process before the watchdog aborts from here (a thread that blocks
-// SIGABRT).
-constexpr std::int64_t kill_grace_ns = 2'000'000'000;
 
 }  // namespace
 
@@ -54,11 +52,11 @@ void watchdog::tick() {
     systemd_notify::send("WATCHDOG=1");
     last_ping_ns_ = now;
   }
-  if (kill_sent_ns_ && now - kill_sent_ns_ > kill_grace_ns) {
+  if (kill_sent_ns_ && now - kill_sent_ns_ > tuning::watchdog_kill_grace_ns) {
     log::error("watchdog: the stuck thread did not end the process; aborting from the watchdog");
     std::abort();
   }
-  timer_.expires_after(period);
+  timer_.expires_after(tuning::watchdog_period);
   timer_.async_wait([this](error_code ec) {
     if (!ec) tick();
   });

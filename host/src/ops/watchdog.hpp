@@ -47,8 +47,6 @@ class watchdog {
   // event 'spin'"; empty while none is. Any thread.
   std::string report() const;
 
-  static constexpr auto period = std::chrono::milliseconds(100);
-
  private:
   void tick();
   void check(unsigned index);

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "plugins/plugin.hpp"
-#include "core/rooms.hpp"
+#include "base/string_hash.hpp"
 
 #include <memory>
 #include <optional>

@@ -1,5 +1,7 @@
 #include "plugins/plugin_watcher.hpp"
 
+#include "base/tuning.hpp"
+
 #include "base/log.hpp"
 
 #include <cerrno>
@@ -59,7 +61,7 @@ void plugin_watcher::on_readable(error_code ec) {
     }
   }
   if (relevant) {  // (re)start the quiet period
-    quiet_.expires_after(debounce);
+    quiet_.expires_after(tuning::plugin_watch_debounce);
     quiet_.async_wait([this](error_code e) {
       if (!e) on_change_();
     });

@@ -16,8 +16,6 @@ namespace microsockets {
 
 class plugin_watcher {
  public:
-  // How long the directory must be quiet after a change before on_change runs.
-  static constexpr auto debounce = std::chrono::milliseconds(150);
 
   // Throws std::system_error if the directory cannot be watched.
   plugin_watcher(net::io_context& ioc, const std::filesystem::path& dir, std::function<void()> on_change);

@@ -1,5 +1,7 @@
 #include "websocket/websocket_session.hpp"
 
+#include "base/tuning.hpp"
+
 #include "base/log.hpp"
 #include "base/log_limiter.hpp"
 #include "base/stats.hpp"
@@ -16,25 +18,12 @@ namespace microsockets {
 
 namespace {
 
-// A connection's messages dispatched in one loop turn, at most; the rest wait
-// for the next turn, after this turn's output is written, so that one busy
-// sender cannot make a turn (and the output it fans out) unbounded. On W1, 16
-// to 32 gave the best rate and latency; 128 or a 64 KiB read at once were
-// slower, their batches outgrowing the receivers' windows.
-constexpr std::uint16_t messages_per_turn = 32;
-// And bytes read from it in one turn, at most: a peer that keeps its buffer
-// full of frames that are no message (empty fragments, pongs) lets the others
-// have their turn too.
-constexpr std::size_t bytes_per_turn = 64 * 1024;
-
-// A write buffer larger than this after a burst is given back to the allocator.
-constexpr std::size_t keep_buffer_bytes = 64 * 1024;
 
 // Empties a buffer whose `sent` bytes went out. A small write gives its buffer
 // back at once (a malloc is cheap next to the send), so idle connections hold
-// none; a large one keeps it for the next turn's burst, up to keep_buffer_bytes.
+// none; a large one keeps it for the next turn's burst, up to tuning::keep_buffer_bytes.
 void recycle(std::string& buffer, std::size_t sent) {
-  if (sent < 512 || buffer.capacity() > keep_buffer_bytes) std::string().swap(buffer);
+  if (sent < 512 || buffer.capacity() > tuning::keep_buffer_bytes) std::string().swap(buffer);
   else buffer.clear();
 }
 
@@ -107,14 +96,14 @@ void websocket_session::on_ready(std::uint32_t events) {
 
 void websocket_session::read_plain() {
   if (fd_ < 0) return;
-  messages_left_ = messages_per_turn;
+  messages_left_ = tuning::messages_per_turn;
   if (paused_) {  // first the bytes held when the last turn's bound was reached
     paused_ = false;
     received(nullptr, 0);
     if (fd_ < 0) return;
   }
   const auto buffer = home_.read_buffer();
-  std::size_t bytes_left = bytes_per_turn;
+  std::size_t bytes_left = tuning::bytes_per_turn;
   while (!paused_) {
     const ssize_t n = ::recv(fd_, buffer.data(), std::min(buffer.size(), bytes_left), 0);
     if (n > 0) {
@@ -145,7 +134,7 @@ void websocket_session::read_tls() {
 void websocket_session::received(char* data, std::size_t size) {
   last_heard_ = home_.now();
   pinged_ = false;
-  if (input_done_) return;  // read and dropped until the peer closes
+  if (stage_ >= stage::finished) return;  // read and dropped until the peer closes
   const auto r = reader_.read(data, size, limits_.max_message_bytes,
                               [this](frame_kind kind, std::string_view payload) { return on_frame(kind, payload); });
   if (const auto empty = reader_.take_empty_fragments(); empty && !close_code_ && !within_rate(false, empty))
@@ -155,9 +144,8 @@ void websocket_session::received(char* data, std::size_t size) {
   if (auto n = lines.allow())
     log::debug("connection {} ({}): failed with {}: {}{}", id_, request_.remote(), r.error, r.why,
                log_limiter::suppressed_note(*n));
-  input_done_ = true;
   if (!close_code_) close_code_ = r.error;
-  if (!close_sent_) queue_close(r.error, r.why);
+  if (stage_ == stage::open) queue_close(r.error, r.why);
   finish(close_code_);
 }
 
@@ -181,7 +169,7 @@ bool websocket_session::on_frame(frame_kind kind, std::string_view payload) {
       on_close_frame(payload);
       return false;
   }
-  return !input_done_;
+  return stage_ < stage::finished;
 }
 
 void websocket_session::on_message(frame_kind kind, std::string_view text) {
@@ -194,18 +182,16 @@ void websocket_session::on_message(frame_kind kind, std::string_view text) {
 }
 
 void websocket_session::on_close_frame(std::string_view body) {
-  input_done_ = true;
   const std::uint16_t code =
       body.size() >= 2 ? std::uint16_t((std::uint8_t(body[0]) << 8) | std::uint8_t(body[1])) : no_status;
   // The answer echoes the code (RFC 6455 5.5.1); this side's own close, if it
   // sent one first, was the answer already.
-  if (!close_sent_) queue_close(code, {});
+  if (stage_ == stage::open) queue_close(code, {});
   finish(close_code_ ? close_code_ : code);
 }
 
 void websocket_session::input_ended() {
   input_ended_ = true;
-  input_done_ = true;
   finish(close_code_ ? close_code_ : abnormal);  // no close frame: 1006 (RFC 6455 7.1.5)
   progress();
 }
@@ -213,7 +199,7 @@ void websocket_session::input_ended() {
 // Output.
 
 bool websocket_session::send(std::string_view frame) {
-  if (close_sent_ || finished_) return false;  // nothing may follow a close frame
+  if (stage_ != stage::open) return false;  // nothing may follow a close frame
   if (!within_output_limit(frame.size())) {
     // What is queued stays (its first frame may be half sent): the client reads
     // up to here, then the close frame, and never a gap.
@@ -242,7 +228,7 @@ bool websocket_session::queue_control(unsigned opcode, std::string_view payload)
 
 void websocket_session::queue_close(std::uint16_t code, std::string_view reason) {
   // Always queued, past any limit: the peer must learn why. 1005 is sent as no code.
-  close_sent_ = true;
+  stage_ = stage::closing;
   if (code == no_status || code == abnormal) {
     const char frame[2] = {char(0x80 | opcode_close), 0};
     return queue({frame, 2});
@@ -254,7 +240,7 @@ void websocket_session::queue_close(std::uint16_t code, std::string_view reason)
 }
 
 bool websocket_session::close(std::uint16_t code, std::string_view reason) {
-  if (close_sent_ || finished_) return false;
+  if (stage_ != stage::open) return false;
   close_code_ = code;
   begin_closing();
   queue_close(code, reason);
@@ -320,9 +306,8 @@ void websocket_session::write_failed() {
 // The end.
 
 void websocket_session::finish(std::uint16_t code) {
-  if (finished_) return;
-  finished_ = true;
-  input_done_ = true;
+  if (stage_ >= stage::finished) return;
+  stage_ = stage::finished;
   log::debug("connection {}: closed with {}", id_, code);
   // Draining the output and the peer's answer take at most the close timeout.
   begin_closing();
@@ -332,10 +317,10 @@ void websocket_session::finish(std::uint16_t code) {
 }
 
 void websocket_session::progress() {
-  if (!self_ || !finished_ || output_pending()) return;
+  if (!self_ || stage_ < stage::finished || output_pending()) return;
   if (input_ended_) return close_socket();
-  if (output_shut_) return;
-  output_shut_ = true;
+  if (stage_ == stage::shut) return;
+  stage_ = stage::shut;
   if (tls_) {
     // close_notify without waiting for the peer's (as nginx does), then the end.
     return async_close_notify(*tls_, [self = shared_from_this()](error_code) { self->close_socket(); });
@@ -417,7 +402,7 @@ void websocket_session::cut() {
 }
 
 void websocket_session::check_idle(std::uint32_t now, unsigned idle_timeout) {
-  if (finished_ || close_sent_ || cut_timer_) return;  // closing: the cut timer keeps time
+  if (stage_ != stage::open || cut_timer_) return;  // closing: the cut timer keeps time
   const std::uint32_t silent = now - last_heard_;
   if (pending_.empty() && pending_.capacity() && silent >= 1) std::string().swap(pending_);
   if (idle_timeout == 0) return;

@@ -138,17 +138,24 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   std::string pending_;  // queued, not yet accepted by the kernel
   std::shared_ptr<websocket_session> self_;  // while the socket is open
 
+  // The connection's life, in order; the socket closes after the last (self_
+  // is null from then), at the peer's EOF, a write failure or the cut.
+  enum class stage : std::uint8_t {
+    open,      // messages both ways
+    closing,   // this side's close frame is queued (nothing may follow it); the peer's is awaited
+    finished,  // the disconnect was reported: input is read and dropped, the output drains
+    shut,      // the sending side is shut (FIN, or TLS close_notify); the peer's EOF is awaited
+  };
+  stage stage_ = stage::open;
+  bool input_ended_ = false;      // the peer's EOF, or the connection broke: the socket may close
   std::uint16_t close_code_ = 0;  // the code this side closed with, if it did
-  std::uint32_t last_heard_ = 0;  // worker::now() of the last bytes received
+
+  // Reading and writing, whatever the stage.
+  std::uint32_t last_heard_ = 0;  // session_home::now() of the last bytes received
   bool pinged_ = false;
-  bool close_sent_ = false;       // nothing may follow a close frame
-  bool input_done_ = false;       // a close frame or a failure: what follows is read and dropped
-  bool input_ended_ = false;      // EOF, or the connection broke
   bool hung_up_ = false;          // the peer will send nothing more
   bool paused_ = false;           // this turn's bound was reached; bytes may be held
   std::uint16_t messages_left_ = 0;  // in this turn
-  bool finished_ = false;         // the disconnect was reported
-  bool output_shut_ = false;
   bool waiting_writable_ = false;  // or, over TLS, a write in flight
   bool flush_scheduled_ = false;
   bool over_output_ = false;
