@@ -111,7 +111,7 @@ const workloads = [
     name: `echo, 100 closed loops, ${label}`,
     metric: 'rate',
     unit: 'round trips/s',
-    perRoundTrip: true,
+    perOp: 'round_trip',
     args: ['--workload', 'echo', '--clients', size(100, 10), '--seconds', size(10, 0.5), '--payload', bytes],
   })),
   ...[
@@ -126,7 +126,7 @@ const workloads = [
     clients: size(clients, tiny),
     args: ['--workload', 'idle', '--clients', size(clients, tiny), '--rooms', size(100, 10), '--headers', headers],
   })),
-  { id: 'W4', name: 'connect + join + close, 50 at once', metric: 'rate', unit: 'cycles/s', args: ['--workload', 'connect', '--concurrency', size(50, 5), '--seconds', size(5, 1)] },
+  { id: 'W4', name: 'connect + join + close, 50 at once', metric: 'rate', unit: 'cycles/s', perOp: 'cycle', args: ['--workload', 'connect', '--concurrency', size(50, 5), '--seconds', size(5, 1)] },
   ...[10, 100, 1000, 10000].map((members) => ({
     id: `W5-${members}`,
     name: `fan-out sweep, ${members} members`,
@@ -290,15 +290,15 @@ for (const workload of workloads) {
     const values = samples[name].map((s) => s[workload.metric]);
     const mid = samples[name][values.indexOf(median(values))];
     results[workload.id][name] = { median: median(values), min: Math.min(...values), max: Math.max(...values), sample: mid, samples: samples[name] };
-    if (workload.perRoundTrip) results[workload.id][name].serverUsPerRoundTrip = median(samples[name].map((s) => s.server_us_per_round_trip));
-    if (perf && workload.perRoundTrip) results[workload.id][name].perf = await runOnce(name, workload, { underPerf: true });
+    if (workload.perOp) results[workload.id][name].serverUsPerOp = median(samples[name].map((s) => s[`server_us_per_${workload.perOp}`]));
+    if (perf && workload.perOp) results[workload.id][name].perf = await runOnce(name, workload, { underPerf: true });
   }
 }
 
 // The table: medians with their spread, latency, lost messages, CPU of both sides.
 const fmt = (x) => (x >= 100 ? Math.round(x).toLocaleString('en-US') : Number(x.toFixed(2)).toString());
 const lines = [
-  '| workload | server | median | spread (min–max) | p50 / p99 ms | lost | server CPU | generator CPU | server CPU per round trip | vs ws | vs floor |',
+  '| workload | server | median | spread (min–max) | p50 / p99 ms | lost | server CPU | generator CPU | server CPU per round trip (W4: per cycle) | vs ws | vs floor |',
   '|---|---|---|---|---|---|---|---|---|---|---|',
 ];
 for (const workload of workloads) {
@@ -307,38 +307,39 @@ for (const workload of workloads) {
     if (!reference || name === base) return '';
     return workload.metric === 'kib_per_connection' ? `${fmt(r.median / reference)}x the memory` : `${fmt(r.median / reference)}x`;
   };
-  // Microseconds of server CPU per round trip (median of the runs), and as a ratio to floor's.
-  const perRoundTrip = (name, r) => {
-    if (r.serverUsPerRoundTrip === undefined) return '';
-    const reference = results[workload.id].floor?.serverUsPerRoundTrip;
-    const ratio = reference && name !== 'floor' ? ` (${fmt(r.serverUsPerRoundTrip / reference)}x floor)` : '';
-    return `${fmt(r.serverUsPerRoundTrip)} µs${ratio}`;
+  // Microseconds of server CPU per round trip or cycle (median of the runs), and as a ratio to floor's.
+  const perOp = (name, r) => {
+    if (r.serverUsPerOp === undefined) return '';
+    const reference = results[workload.id].floor?.serverUsPerOp;
+    const ratio = reference && name !== 'floor' ? ` (${fmt(r.serverUsPerOp / reference)}x floor)` : '';
+    return `${fmt(r.serverUsPerOp)} µs${ratio}`;
   };
   for (const [name, r] of Object.entries(results[workload.id])) {
     const s = r.sample;
     lines.push(
       `| ${workload.id} ${workload.name} | ${servers[name].label} | ${fmt(r.median)} ${workload.unit} | ${fmt(r.min)}–${fmt(r.max)} | ` +
         `${s.p50_ms !== undefined ? `${fmt(s.p50_ms)} / ${fmt(s.p99_ms)}` : ''} | ${s.lost ?? ''} | ` +
-        `${s.server_cpu !== undefined ? `${s.server_cpu}%` : ''} | ${s.gen_cpu !== undefined ? `${s.gen_cpu}%` : ''} | ${perRoundTrip(name, r)} | ` +
+        `${s.server_cpu !== undefined ? `${s.server_cpu}%` : ''} | ${s.gen_cpu !== undefined ? `${s.gen_cpu}%` : ''} | ${perOp(name, r)} | ` +
         `${ratioTo(name, r, 'ws')} | ${ratioTo(name, r, 'floor')} |`,
     );
   }
 }
-// Under --perf: the server's and the generator's system calls per round trip, from one extra run each.
-const perfRows = workloads.filter((w) => w.perRoundTrip).flatMap((w) =>
+// Under --perf: the server's and the generator's system calls per round trip (W4: per cycle), from one extra run each.
+const perfRows = workloads.filter((w) => w.perOp).flatMap((w) =>
   Object.entries(results[w.id]).filter(([, r]) => r.perf).map(([name, r]) => [w, name, r.perf]),
 );
 if (perfRows.length) {
   const groups = Object.keys(syscallGroups);
   lines.push(
     '',
-    'System calls per round trip (`perf stat`, one extra run per server, not in the medians above): the server\'s, then the generator\'s against it:',
+    'System calls per round trip, W4 per cycle (`perf stat`, one extra run per server, not in the medians above): the server\'s, then the generator\'s against it:',
     '',
-    `| workload | server | round trips/s under perf | all syscalls | ${groups.join(' | ')} | other | server CPU µs (task-clock) | generator syscalls | generator CPU µs |`,
+    `| workload | server | rate under perf | all syscalls | ${groups.join(' | ')} | other | server CPU µs (task-clock) | generator syscalls | generator CPU µs |`,
     `|---|---|---|---|${groups.map(() => '---|').join('')}---|---|---|---|`,
   );
   for (const [w, name, s] of perfRows) {
-    const per = (n) => (s.round_trips ? n / s.round_trips : 0);
+    const count = s.round_trips ?? s.cycles;
+    const per = (n) => (count ? n / count : 0);
     const byGroup = groups.map((g) => syscallGroups[g].reduce((sum, call) => sum + (s.perf[call] ?? 0), 0));
     const other = s.perf['all syscalls'] - byGroup.reduce((a, b) => a + b, 0);
     lines.push(

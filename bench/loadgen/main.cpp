@@ -318,11 +318,13 @@ void connect_rate(const options& o, event_loop& loop) {
   });
   running = false;
   const double seconds = double(now_us() - start) / 1e6;
+  const double server_seconds = cpu.server_seconds(), own_seconds = cpu.own_seconds();
+  const double per_cycle = cycles ? 1e6 / double(cycles) : 0;
   std::printf(
       "{\"workload\":\"connect\",\"concurrency\":%d,\"cycles\":%llu,\"failures\":%llu,\"seconds\":%.3f,"
-      "\"rate\":%.0f,\"server_cpu\":%.0f,\"gen_cpu\":%.0f}\n",
+      "\"rate\":%.0f,\"server_cpu\":%.0f,\"gen_cpu\":%.0f,\"server_us_per_cycle\":%.3f,\"gen_us_per_cycle\":%.3f}\n",
       o.concurrency, (unsigned long long)cycles, (unsigned long long)failures, seconds, double(cycles) / seconds,
-      cpu.server_percent(seconds), cpu.own_percent(seconds));
+      cpu.server_percent(seconds), cpu.own_percent(seconds), server_seconds * per_cycle, own_seconds * per_cycle);
 }
 
 }  // namespace
