@@ -72,6 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   ::shutdown(fds[1], SHUT_WR);  // the client sends nothing more
   ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);  // as accept4 gives the host its sockets
 
   tcp::socket socket(w.context());
   socket.assign(tcp::v4(), fds[0]);

@@ -51,6 +51,10 @@ constexpr auto linger_time = std::chrono::seconds(2);
 // doubling to the longest while it lasts, instead of retrying in a loop.
 constexpr auto first_accept_pause = std::chrono::milliseconds(100);
 constexpr auto longest_accept_pause = std::chrono::milliseconds(1000);
+// Connections accepted per wake of the control thread before it looks at its
+// other work (signals, the watchdog): a flood cannot hold it, and a burst of
+// connects costs one wait, not one each.
+constexpr int accepts_per_wake = 64;
 
 // --- Redis (cluster/) ---
 

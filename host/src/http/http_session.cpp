@@ -40,18 +40,12 @@ std::optional<std::string_view> header(const http::request<http::string_body>& r
   return it == req.end() ? std::nullopt : std::optional<std::string_view>(it->value());
 }
 
-std::string describe_peer(const tcp::socket& socket) {
-  error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  return ec ? std::string() : fmt::format("{}:{}", peer.address().to_string(), peer.port());
+std::string describe_peer(const tcp::endpoint& peer) {
+  return fmt::format("{}:{}", peer.address().to_string(), peer.port());
 }
 
-request_info describe(const http::request<http::string_body>& req, const tcp::socket& socket, const proxy_trust& proxies) {
-  error_code ec;
-  auto peer = socket.remote_endpoint(ec);
-  request_info info(req.target(), ec ? std::string()
-                                     : proxies.client(peer, header(req, "X-Forwarded-For"),
-                                                      header(req, "Forwarded")));
+request_info describe(const http::request<http::string_body>& req, const tcp::endpoint& peer, const proxy_trust& proxies) {
+  request_info info(req.target(), proxies.client(peer, header(req, "X-Forwarded-For"), header(req, "Forwarded")));
   for (const auto& field : req) info.add_header(field.name_string(), field.value());
   return info;
 }
@@ -91,9 +85,10 @@ bool is_plain_http(error_code ec) {
 
 }  // namespace
 
-http_session::http_session(tcp::socket socket, session_home& home, const http_context& context,
-                           connection_slot slot)
+http_session::http_session(tcp::socket socket, const tcp::endpoint& peer, session_home& home,
+                           const http_context& context, connection_slot slot)
     : stream_(beast::tcp_stream(std::move(socket))),
+      peer_(peer),
       home_(home),
       context_(context),
       first_bytes_deadline_(tcp_layer().get_executor()),
@@ -134,8 +129,10 @@ void http_session::on_first_bytes(error_code ec) {
   waiting_ = false;
   const auto deadline = first_bytes_deadline_.expiry();
   first_bytes_deadline_.cancel();
-  if (socket.available(ec) == 0 || ec) return socket.close(ec);  // closed (or reset) without a byte: nothing began
+  // Plain: read at once (a connection closed without a byte reads its end
+  // there). TLS: a handshake is begun only for a connection that sent bytes.
   if (!context_.tls) return read();
+  if (socket.available(ec) == 0 || ec) return socket.close(ec);  // closed (or reset) without a byte: nothing began
   stream_ = std::make_unique<tls_layer>(std::get<beast::tcp_stream>(stream_).release_socket(), *context_.tls->current());
   tcp_layer().expires_at(deadline);
   std::get<std::unique_ptr<tls_layer>>(stream_)->stream.async_handshake(
@@ -147,7 +144,7 @@ void http_session::handshake_failed(error_code ec) {
   (timeout ? counters.tls_handshakes_timed_out : counters.tls_handshakes_failed).fetch_add(1, std::memory_order_relaxed);
   static log_limiter cut_lines, failure_lines;
   if (auto n = (timeout ? cut_lines : failure_lines).allow())
-    log::info("tls: handshake with {} {}{}", describe_peer(tcp_layer().socket()),
+    log::info("tls: handshake with {} {}{}", describe_peer(peer_),
               timeout ? fmt::format("cut after --tls-handshake-timeout ({} s)", context_.tls_handshake_timeout.count())
                       : fmt::format("failed: {}", ec.message()),
               log_limiter::suppressed_note(*n));
@@ -276,7 +273,7 @@ void http_session::upgrade(http::request<http::string_body> req) {
     res.keep_alive(false);
     return respond(std::move(res));
   }
-  request_info info = describe(req, tcp_layer().socket(), *context_.proxies);
+  request_info info = describe(req, peer_, *context_.proxies);
   ms_handshake hs;
   hs.request = &info;
   context_.events->decide_upgrade(hs);

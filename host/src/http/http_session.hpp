@@ -25,8 +25,10 @@ class static_files;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  // `home`: the loop the socket runs on, where the connection stays after the upgrade.
-  http_session(tcp::socket socket, session_home& home, const http_context& context, connection_slot slot = {});
+  // `home`: the loop the socket runs on, where the connection stays after the
+  // upgrade; `peer`: the address the socket is connected to (from accept).
+  http_session(tcp::socket socket, const tcp::endpoint& peer, session_home& home, const http_context& context,
+               connection_slot slot = {});
   void run();
 
  private:
@@ -54,6 +56,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
 
   using stream_type = std::variant<beast::tcp_stream, std::unique_ptr<tls_layer>>;
   stream_type stream_;
+  tcp::endpoint peer_;
   session_home& home_;
   const http_context& context_;
   net::steady_timer first_bytes_deadline_;  // until the first bytes

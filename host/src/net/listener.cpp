@@ -7,11 +7,14 @@
 #include "net/proxy_trust.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <string_view>
 
 namespace microsockets {
@@ -20,8 +23,8 @@ namespace {
 
 int open_spare() { return ::open("/dev/null", O_RDONLY | O_CLOEXEC); }
 
-// Asio opens and accepts without close-on-exec: a child a plugin starts
-// (system(), popen()) would hold the host's sockets open.
+// Asio opens without close-on-exec: a child a plugin starts (system(),
+// popen()) would hold the listening socket open. (Accepted ones get it from accept4.)
 void keep_from_children(int fd) { ::fcntl(fd, F_SETFD, FD_CLOEXEC); }
 
 // Answers a connection over the limit and closes it, without reading: one
@@ -51,13 +54,12 @@ void answer_stuck(int fd, bool tls, std::string_view health) {
 listener::listener(net::io_context& ioc, const tcp::endpoint& endpoint, listener_settings settings,
                    connection_sink& sink)
     : acceptor_(ioc),
-      protocol_(endpoint.protocol()),
       pause_(ioc),
       settings_(settings),
       sink_(sink),
       per_address_(std::make_shared<address_limits>(settings.max_connections_per_address)),
       spare_fd_(open_spare()) {
-  acceptor_.open(protocol_);
+  acceptor_.open(endpoint.protocol());
   acceptor_.set_option(net::socket_base::reuse_address(true));
   acceptor_.bind(endpoint);
   acceptor_.listen(net::socket_base::max_listen_connections);
@@ -85,34 +87,50 @@ void listener::stop() {
 }
 
 void listener::accept() {
-  acceptor_.async_accept([self = shared_from_this()](error_code ec, tcp::socket socket) {
+  acceptor_.async_wait(tcp::acceptor::wait_read, [self = shared_from_this()](error_code ec) {
     if (ec == net::error::operation_aborted || !self->acceptor_.is_open()) return;  // stopped
     if (ec) return self->on_failure(ec);
-    self->backoff_ = {};
-    self->admit(std::move(socket));  // the socket closes as it goes out of scope, if refused
-    self->accept();
+    self->accept_waiting();
   });
 }
 
-void listener::admit(tcp::socket socket) {
+void listener::accept_waiting() {
+  for (int i = 0; i < tuning::accepts_per_wake; ++i) {
+    tcp::endpoint peer;
+    socklen_t length = peer.capacity();
+    const int fd = ::accept4(acceptor_.native_handle(), peer.data(), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      // Gone before it was taken, or a network error the man page says to retry.
+      if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO || errno == ENETDOWN || errno == ENETUNREACH ||
+          errno == EHOSTDOWN || errno == EHOSTUNREACH || errno == ENONET || errno == ENOPROTOOPT || errno == EOPNOTSUPP)
+        continue;
+      return on_failure(error_code(errno, boost::system::system_category()));
+    }
+    peer.resize(length);
+    backoff_ = {};
+    admit(accepted_socket(fd, peer));  // the socket closes as it goes out of scope, if refused
+  }
+  accept();
+}
+
+void listener::admit(accepted_socket socket) {
   const bool tls = settings_.tls;
   if (std::size_t(counters.tcp_connections_open.load(std::memory_order_relaxed)) >= settings_.max_connections)
-    return refuse(socket.native_handle(), tls);
-  if (auto health = sink_.unavailable()) return answer_stuck(socket.native_handle(), tls, *health);
-  error_code ec;
-  const auto peer = socket.remote_endpoint(ec);
-  if (ec) return;  // gone already
+    return refuse(socket.fd(), tls);
+  if (auto health = sink_.unavailable()) return answer_stuck(socket.fd(), tls, *health);
+  const auto peer = socket.peer();
   // A trusted proxy (--trust-proxy) speaks for many clients: no per-address limit.
   auto slot = connection_slot::take(settings_.proxies->trusts(peer.address()) ? nullptr : per_address_, peer.address());
   if (!slot) {
-    refuse(socket.native_handle(), tls, counters.connections_refused_per_address);
+    refuse(socket.fd(), tls, counters.connections_refused_per_address);
     if (auto n = per_address_lines_.allow())
       log::info("connection from {} refused: it has {} open (--max-connections-per-address){}",
                 peer.address().to_string(), settings_.max_connections_per_address, log_limiter::suppressed_note(*n));
     return;
   }
-  socket.set_option(tcp::no_delay(true), ec);
-  keep_from_children(socket.native_handle());
+  const int no_delay = 1;
+  ::setsockopt(socket.fd(), IPPROTO_TCP, TCP_NODELAY, &no_delay, sizeof no_delay);
   sink_.take(std::move(socket), std::move(*slot));
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/log_limiter.hpp"
 #include "base/net.hpp"
+#include "net/accepted_socket.hpp"
 #include "net/address_limits.hpp"
 #include "net/connection_slot.hpp"
 
@@ -32,7 +33,7 @@ class connection_sink {
   // The /healthz text while no worker could serve a new connection, else nothing.
   virtual std::optional<std::string> unavailable() = 0;
   // An admitted connection, with its place among its address's connections.
-  virtual void take(tcp::socket socket, connection_slot slot) = 0;
+  virtual void take(accepted_socket socket, connection_slot slot) = 0;
 
  protected:
   ~connection_sink() = default;
@@ -58,15 +59,15 @@ class listener : public std::enable_shared_from_this<listener> {
   static std::size_t default_max_connections();
 
  private:
-  void accept();
+  void accept();          // waits until a connection is there
+  void accept_waiting();  // takes what waits, a bounded number at a time
   // Refuses the connection past either limit (or answers it while the sink
   // has no worker for it), else hands it to the sink with its slot.
-  void admit(tcp::socket socket);
+  void admit(accepted_socket socket);
   void on_failure(error_code ec);
   void shed_waiting();  // at the fd limit: refuse what waits, through the spare descriptor
 
   tcp::acceptor acceptor_;
-  tcp protocol_;
   net::steady_timer pause_;
   listener_settings settings_;
   connection_sink& sink_;

@@ -299,16 +299,11 @@ std::optional<std::string> server::unavailable() {
   return status_.health().body;
 }
 
-void server::take(tcp::socket socket, connection_slot slot) {
+void server::take(accepted_socket socket, connection_slot slot) {
   // Chosen now, not as the accept began: a worker may have got stuck since.
   worker& next = next_worker();
-  error_code ec;
-  const auto protocol = socket.local_endpoint(ec).protocol();
-  const int fd = socket.release(ec);
-  if (ec) return;  // cannot happen on Linux; the socket is lost, not the listener
-  tcp::socket moved(next.context(), protocol, fd);
-  net::post(next.context(), [this, &next, s = std::move(moved), slot = std::move(slot)]() mutable {
-    std::make_shared<http_session>(std::move(s), next, http_, std::move(slot))->run();
+  net::post(next.context(), [this, &next, s = std::move(socket), slot = std::move(slot)]() mutable {
+    std::make_shared<http_session>(s.into(next.context()), s.peer(), next, http_, std::move(slot))->run();
   });
 }
 

@@ -66,7 +66,7 @@ class server final : private connection_sink {
   // connection_sink, on the control thread: round robin over the workers the
   // watchdog does not find stuck; none while every one is.
   std::optional<std::string> unavailable() override;
-  void take(tcp::socket socket, connection_slot slot) override;
+  void take(accepted_socket socket, connection_slot slot) override;
   worker& next_worker();
 
   // Swaps in a new generation of plugins if the directory changed.

@@ -6,7 +6,6 @@
 #include "base/log_limiter.hpp"
 #include "base/stats.hpp"
 
-#include <fcntl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,10 +47,10 @@ websocket_session::websocket_session(transport connection, session_home& home, s
     tls_ = std::move(*tls);
   } else {
     // From here the worker's readiness watches the socket, not Asio's reactor.
+    // It is non-blocking already: accept4 made it so, and Asio at its first read.
     error_code ec;
     fd_ = std::get<tcp::socket>(connection).release(ec);
     if (ec) fd_ = -1;
-    else ::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
   }
   if (!attrs.empty()) state_.store(std::make_shared<const connection_state>(connection_state{std::move(attrs), {}}));
 }

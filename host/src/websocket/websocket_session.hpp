@@ -51,7 +51,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
  public:
   using attributes = decltype(connection_state::attributes);
 
-  // `connection`: the upgraded socket, or TLS over it.
+  // `connection`: the upgraded socket (non-blocking already), or TLS over it.
   websocket_session(transport connection, session_home& home, session_events& events, const session_limits& limits,
                     request_info request, attributes attrs, connection_slot slot = {});
   ~websocket_session();
