@@ -32,6 +32,9 @@ class http_session : public std::enable_shared_from_this<http_session> {
   void run();
 
  private:
+  // Plain: reads a request that has already arrived, or closes a connection
+  // that ended without one; false when there is nothing yet.
+  bool read_arrived();
   void on_first_bytes(error_code ec);
   void on_handshake(error_code ec);
   void handshake_failed(error_code ec);  // counted, and logged at most once a second
