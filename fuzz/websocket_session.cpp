@@ -74,9 +74,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);  // as accept4 gives the host its sockets
 
-  tcp::socket socket(w.context());
-  socket.assign(tcp::v4(), fds[0]);
-  auto session = std::make_shared<websocket_session>(transport(std::move(socket)), w, *srv.http().events, srv.http().session,
+  auto session = std::make_shared<websocket_session>(transport(accepted_socket(fds[0], {})), w, *srv.http().events, srv.http().session,
                                                      request_info("/", "fuzz"), websocket_session::attributes{});
   session->start(response, {});
   const auto id = session->id();

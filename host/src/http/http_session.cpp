@@ -88,24 +88,33 @@ bool is_plain_http(error_code ec) {
 
 }  // namespace
 
-http_session::http_session(tcp::socket socket, const tcp::endpoint& peer, session_home& home,
-                           const http_context& context, connection_slot slot)
-    : stream_(beast::tcp_stream(std::move(socket))),
-      peer_(peer),
+http_session::http_session(accepted_socket socket, session_home& home, const http_context& context,
+                           connection_slot slot)
+    : stream_(beast::tcp_stream(home.context())),
+      peer_(socket.peer()),
       home_(home),
       context_(context),
-      first_bytes_deadline_(tcp_layer().get_executor()),
-      slot_(std::move(slot)) {}
+      first_bytes_deadline_(home.context()),
+      slot_(std::move(slot)),
+      unadopted_(std::move(socket)) {}
 
 template <class Fn>
 void http_session::with_stream(Fn&& fn) {
   if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) fn((*tls)->stream);
-  else fn(std::get<beast::tcp_stream>(stream_));
+  else fn(tcp_layer());
 }
 
 beast::tcp_stream& http_session::tcp_layer() {
   if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) return (*tls)->stream.next_layer();
-  return std::get<beast::tcp_stream>(stream_);
+  auto& plain = std::get<beast::tcp_stream>(stream_);
+  if (unadopted_) {
+    const int fd = unadopted_->release();
+    unadopted_.reset();
+    error_code ec;
+    plain.socket().assign(peer_.protocol(), fd, ec);
+    if (ec) ::close(fd);  // the reactor refused it: every operation on the closed socket fails
+  }
+  return plain;
 }
 
 void http_session::run() {
@@ -134,17 +143,25 @@ bool http_session::read_arrived() {
   // switch to non-blocking mode (an ioctl) before its own read: three of the
   // upgrade's 19 syscalls. Into the worker's buffer first, so that a
   // connection with nothing to read yet still holds no buffer of its own.
-  auto& socket = tcp_layer().socket();
   const auto spare = home_.read_buffer();
-  const ssize_t n = ::recv(socket.native_handle(), spare.data(), spare.size(), MSG_DONTWAIT);
+  const ssize_t n = ::recv(unadopted_->fd(), spare.data(), spare.size(), MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;  // wait for it
-  error_code ec;
   if (n <= 0) {  // closed (or reset) without a byte
-    socket.close(ec);
+    unadopted_.reset();
     return true;
   }
   buffer_.commit(net::buffer_copy(buffer_.prepare(std::size_t(n)), net::buffer(spare.data(), std::size_t(n))));
-  read();
+  // Parsed here: Beast's read would first put the socket in Asio's reactor.
+  new_parser();
+  error_code ec;
+  const auto used = parser_->put(buffer_.data(), ec);
+  buffer_.consume(used);
+  if (ec != http::error::need_more) {
+    on_read(ec, used);
+    return true;
+  }
+  parsed_before_ = used;
+  read_header();
   return true;
 }
 
@@ -192,9 +209,17 @@ void http_session::on_handshake(error_code ec) {
 }
 
 void http_session::read() {
+  new_parser();
+  read_header();
+}
+
+void http_session::new_parser() {
   parser_ = std::make_unique<http::request_parser<http::string_body>>();
   parser_->header_limit(tuning::max_header_bytes);
   parser_->body_limit(0);
+}
+
+void http_session::read_header() {
   tcp_layer().expires_after(tuning::request_timeout);
   // The header only: nothing served takes a body, so none is ever read (a
   // chunked body that never ends grew the host by 550 MB in 5 s when it was).
@@ -205,6 +230,7 @@ void http_session::read() {
 }
 
 void http_session::on_read(error_code ec, std::size_t header_bytes) {
+  header_bytes += std::exchange(parsed_before_, 0);
   if (ec == http::error::header_limit) {
     // Too long: the request line (414) or the fields after it (431)? The
     // parser has the target once it has read the whole request line (and
@@ -249,6 +275,23 @@ void http_session::on_read(error_code ec, std::size_t header_bytes) {
       return respond(std::move(res));
     }
   respond(text_response(req, http::status::not_found, "not found\n"));
+}
+
+transport http_session::release_transport() {
+  if (unadopted_) {  // never in Asio's reactor
+    transport connection(std::move(*unadopted_));
+    unadopted_.reset();
+    return connection;
+  }
+  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) {
+    (*tls)->stream.next_layer().expires_never();
+    return transport(std::move(*tls));
+  }
+  auto& plain = std::get<beast::tcp_stream>(stream_);
+  plain.expires_never();
+  error_code ec;
+  const int fd = plain.release_socket().release(ec);  // out of Asio's reactor
+  return transport(accepted_socket(ec ? -1 : fd, peer_));
 }
 
 void http_session::serve_file(const http::request<http::string_body>& req, const static_files& files,
@@ -314,10 +357,7 @@ void http_session::upgrade(http::request<http::string_body> req) {
     return respond(std::move(res));
   }
   context_.events->keep_headers(info);
-  tcp_layer().expires_never();
-  transport connection = std::holds_alternative<beast::tcp_stream>(stream_)
-                             ? transport(std::get<beast::tcp_stream>(stream_).release_socket())
-                             : transport(std::move(std::get<std::unique_ptr<tls_layer>>(stream_)));
+  transport connection = release_transport();
   // A first frame sent in the same packet as the request is already in buffer_.
   auto session = std::make_shared<websocket_session>(std::move(connection), home_, *context_.events, context_.session,
                                                      std::move(info),

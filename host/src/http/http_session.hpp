@@ -25,22 +25,25 @@ class static_files;
 
 class http_session : public std::enable_shared_from_this<http_session> {
  public:
-  // `home`: the loop the socket runs on, where the connection stays after the
-  // upgrade; `peer`: the address the socket is connected to (from accept).
-  http_session(tcp::socket socket, const tcp::endpoint& peer, session_home& home, const http_context& context,
-               connection_slot slot = {});
+  // `home`: the loop the socket runs on, where the connection stays after the upgrade.
+  http_session(accepted_socket socket, session_home& home, const http_context& context, connection_slot slot = {});
   void run();
 
  private:
   // Plain: reads a request that has already arrived, or closes a connection
   // that ended without one; false when there is nothing yet.
   bool read_arrived();
+  void new_parser();
+  void read_header();
   void on_first_bytes(error_code ec);
   void on_handshake(error_code ec);
   void handshake_failed(error_code ec);  // counted, and logged at most once a second
   void read();
   void on_read(error_code ec, std::size_t bytes);
   void upgrade(http::request<http::string_body> req);
+  // The connection as the WebSocket session takes it, out of Asio's reactor
+  // if it was in it (a plain socket) or with its TLS stream.
+  transport release_transport();
   void serve_file(const http::request<http::string_body>& req, const static_files& files,
                   const std::filesystem::path& file);
   template <class Body>
@@ -54,6 +57,7 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // Calls fn with the stream HTTP goes over: the TCP stream, or TLS over it.
   template <class Fn>
   void with_stream(Fn&& fn);
+  // The TCP stream; a plain socket enters Asio's reactor here, on first use.
   beast::tcp_stream& tcp_layer();
   void end();  // no more requests: close the sending side
 
@@ -67,7 +71,13 @@ class http_session : public std::enable_shared_from_this<http_session> {
   beast::flat_buffer buffer_;
   // Allocated per request, so that a silent connection does without its 280 bytes.
   std::unique_ptr<http::request_parser<http::string_body>> parser_;
+  // Header bytes parsed before read_header (by read_arrived), for on_read's count.
+  std::size_t parsed_before_ = 0;
   connection_slot slot_;
+  // A plain socket Asio does not watch yet: a request that has arrived and
+  // upgrades goes to the worker's readiness without ever entering Asio's
+  // reactor (an epoll_ctl ADD and DEL fewer).
+  std::optional<accepted_socket> unadopted_;
 };
 
 }  // namespace microsockets

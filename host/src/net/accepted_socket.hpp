@@ -1,7 +1,7 @@
 // A connection the listener accepted: its descriptor, non-blocking and
 // close-on-exec from birth (accept4), and the peer accept4 named. It owns the
 // descriptor (closing it if dropped, as a posted handler may be at shutdown)
-// until `into` gives it to an Asio socket on the worker that serves it.
+// until the session that serves it gives it to Asio or to its worker's readiness.
 // Accepting this way, not with Asio's async_accept, costs no registration in
 // the listener's reactor and no fcntl, getpeername or getsockname afterwards.
 #pragma once
@@ -25,8 +25,8 @@ class accepted_socket {
 
   int fd() const { return fd_; }
   const tcp::endpoint& peer() const { return peer_; }
-  // The descriptor as a socket of `ioc`'s reactor; call on that loop's thread.
-  tcp::socket into(net::io_context& ioc) { return tcp::socket(ioc, peer_.protocol(), std::exchange(fd_, -1)); }
+  // Gives the descriptor up: the caller closes it from now on.
+  int release() { return std::exchange(fd_, -1); }
 
  private:
   int fd_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include "base/net.hpp"
+#include "net/accepted_socket.hpp"
 
 #include <boost/asio/ssl.hpp>
 
@@ -34,13 +35,9 @@ struct tls_layer {
   std::array<char, 16 * 1024> decrypted;
 };
 
-// What an open WebSocket connection reads from and writes to.
-using transport = std::variant<tcp::socket, std::unique_ptr<tls_layer>>;
-
-inline tcp::socket& socket_of(transport& t) {
-  if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&t)) return (*tls)->stream.next_layer().socket();
-  return std::get<tcp::socket>(t);
-}
+// What an open WebSocket connection reads from and writes to: a plain
+// socket's descriptor, which no Asio reactor watches, or TLS.
+using transport = std::variant<accepted_socket, std::unique_ptr<tls_layer>>;
 
 // Sends TLS's close_notify without waiting for the peer's (as nginx does): the
 // WebSocket close handshake has already said that the data is complete, and a

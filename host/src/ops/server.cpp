@@ -303,7 +303,7 @@ void server::take(accepted_socket socket, connection_slot slot) {
   // Chosen now, not as the accept began: a worker may have got stuck since.
   worker& next = next_worker();
   net::post(next.context(), [this, &next, s = std::move(socket), slot = std::move(slot)]() mutable {
-    std::make_shared<http_session>(s.into(next.context()), s.peer(), next, http_, std::move(slot))->run();
+    std::make_shared<http_session>(std::move(s), next, http_, std::move(slot))->run();
   });
 }
 

@@ -46,11 +46,9 @@ websocket_session::websocket_session(transport connection, session_home& home, s
   if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&connection)) {
     tls_ = std::move(*tls);
   } else {
-    // From here the worker's readiness watches the socket, not Asio's reactor.
-    // It is non-blocking already: accept4 made it so, and Asio at its first read.
-    error_code ec;
-    fd_ = std::get<tcp::socket>(connection).release(ec);
-    if (ec) fd_ = -1;
+    // From here the worker's readiness watches the socket. It is
+    // non-blocking already: accept4 made it so.
+    fd_ = std::get<accepted_socket>(connection).release();
   }
   if (!attrs.empty()) state_.store(std::make_shared<const connection_state>(connection_state{std::move(attrs), {}}));
 }
