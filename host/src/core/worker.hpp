@@ -116,6 +116,7 @@ class worker final : public session_home {
 
   // Watches a connection's socket (see readiness).
   bool watch(int fd, readiness::handler& h) override { return readiness_.watch(fd, h); }
+  bool rewatch(int fd, readiness::handler& h) override { return readiness_.rewatch(fd, h); }
   void unwatch(int fd) override { readiness_.unwatch(fd); }
   // Where connections read into: one buffer per worker, lent for one read
   // and its decoding, so an idle connection holds none.

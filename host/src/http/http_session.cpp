@@ -108,6 +108,7 @@ beast::tcp_stream& http_session::tcp_layer() {
   if (auto* tls = std::get_if<std::unique_ptr<tls_layer>>(&stream_)) return (*tls)->stream.next_layer();
   auto& plain = std::get<beast::tcp_stream>(stream_);
   if (unadopted_) {
+    if (unadopted_->watched) home_.unwatch(unadopted_->fd());  // Asio waits for it from now on
     const int fd = unadopted_->release();
     unadopted_.reset();
     error_code ec;
@@ -121,14 +122,18 @@ void http_session::run() {
   // A TLS handshake's time runs from accept, the wait for a first byte included.
   const bool tls = context_.tls != nullptr;
   if (!tls && read_arrived()) return;
+  const bool in_readiness = !tls && home_.watch(unadopted_->fd(), *this);
+  if (in_readiness) unadopted_->watched = true;
   first_bytes_deadline_.expires_after(tls ? context_.tls_handshake_timeout
                                           : tuning::request_timeout);
   first_bytes_deadline_.async_wait([self = shared_from_this(), tls](error_code ec) {
     // Cancelled, or the first bytes came first: the stream's own timeouts go on from there.
     if (ec || !self->waiting_) return;
     if (tls) self->handshake_failed(beast::error::timeout);
+    if (self->unadopted_) return self->drop_unadopted();  // the last owner of the session lets go
     self->tcp_layer().socket().close(ec);  // ends the wait below
   });
+  if (in_readiness) return;
   // Readability costs nothing but the reactor's entry: the parser, the read
   // buffer and the TLS state wait for bytes (2.7 KiB a silent plain
   // connection with them, 1.5 without; 75 KiB with TLS's).
@@ -147,7 +152,7 @@ bool http_session::read_arrived() {
   const ssize_t n = ::recv(unadopted_->fd(), spare.data(), spare.size(), MSG_DONTWAIT);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return false;  // wait for it
   if (n <= 0) {  // closed (or reset) without a byte
-    unadopted_.reset();
+    drop_unadopted();
     return true;
   }
   buffer_.commit(net::buffer_copy(buffer_.prepare(std::size_t(n)), net::buffer(spare.data(), std::size_t(n))));
@@ -163,6 +168,19 @@ bool http_session::read_arrived() {
   parsed_before_ = used;
   read_header();
   return true;
+}
+
+void http_session::on_ready(std::uint32_t events) {
+  if (!waiting_ || !(events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;  // writable: nothing yet
+  auto self = shared_from_this();  // the deadline's handler holds it, until cancelled
+  if (!read_arrived()) return;
+  waiting_ = false;
+  first_bytes_deadline_.cancel();
+}
+
+void http_session::drop_unadopted() {
+  if (unadopted_->watched) home_.unwatch(unadopted_->fd());
+  unadopted_.reset();
 }
 
 void http_session::on_first_bytes(error_code ec) {

@@ -12,6 +12,7 @@
 #include "base/net.hpp"
 #include "http/http_context.hpp"
 #include "net/connection_slot.hpp"
+#include "net/readiness.hpp"
 #include "net/transport.hpp"
 
 #include <filesystem>
@@ -23,7 +24,7 @@ namespace microsockets {
 
 class static_files;
 
-class http_session : public std::enable_shared_from_this<http_session> {
+class http_session final : public std::enable_shared_from_this<http_session>, readiness::handler {
  public:
   // `home`: the loop the socket runs on, where the connection stays after the upgrade.
   http_session(accepted_socket socket, session_home& home, const http_context& context, connection_slot slot = {});
@@ -33,6 +34,11 @@ class http_session : public std::enable_shared_from_this<http_session> {
   // Plain: reads a request that has already arrived, or closes a connection
   // that ended without one; false when there is nothing yet.
   bool read_arrived();
+  // Plain: the first bytes are awaited in the worker's readiness, which then
+  // goes on watching the WebSocket connection (no Asio registration).
+  void on_ready(std::uint32_t events) override;
+  // Closes a socket that never entered Asio's reactor.
+  void drop_unadopted();
   void new_parser();
   void read_header();
   void on_first_bytes(error_code ec);

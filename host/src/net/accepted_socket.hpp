@@ -17,7 +17,8 @@ namespace microsockets {
 class accepted_socket {
  public:
   accepted_socket(int fd, const tcp::endpoint& peer) : fd_(fd), peer_(peer) {}
-  accepted_socket(accepted_socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)), peer_(other.peer_) {}
+  accepted_socket(accepted_socket&& other) noexcept
+      : watched(other.watched), fd_(std::exchange(other.fd_, -1)), peer_(other.peer_) {}
   accepted_socket& operator=(accepted_socket&&) = delete;
   ~accepted_socket() {
     if (fd_ >= 0) ::close(fd_);
@@ -27,6 +28,9 @@ class accepted_socket {
   const tcp::endpoint& peer() const { return peer_; }
   // Gives the descriptor up: the caller closes it from now on.
   int release() { return std::exchange(fd_, -1); }
+
+  // Its worker's readiness watches it already: the HTTP session waited there for its first bytes.
+  bool watched = false;
 
  private:
   int fd_;

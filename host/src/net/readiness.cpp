@@ -22,6 +22,13 @@ bool readiness::watch(int fd, handler& h) {
   return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
+bool readiness::rewatch(int fd, handler& h) {
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = &h;
+  return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, fd, &ev) == 0;
+}
+
 void readiness::unwatch(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }
 
 void readiness::wait() {

@@ -37,6 +37,9 @@ class readiness {
   // set) if epoll refuses it. The handler must outlive the turn in which it
   // is unwatched: the turn's batch may still name it.
   bool watch(int fd, handler& h);
+  // A watched fd's events go to `h` from now on (one epoll_ctl MOD, where
+  // unwatch and watch are two); it reports what is ready at once.
+  bool rewatch(int fd, handler& h);
   // Before the fd is closed: closing alone leaves it watched while a copy of
   // the socket lives on (in a child that inherited it).
   void unwatch(int fd);

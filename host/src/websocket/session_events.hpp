@@ -54,6 +54,7 @@ class session_home {
   virtual void remove(websocket_session& session) = 0;  // and from all its rooms
   // Watches a connection's socket (see readiness).
   virtual bool watch(int fd, readiness::handler& h) = 0;
+  virtual bool rewatch(int fd, readiness::handler& h) = 0;
   virtual void unwatch(int fd) = 0;
   // One buffer per loop, lent for one read and its decoding.
   virtual std::span<char> read_buffer() = 0;

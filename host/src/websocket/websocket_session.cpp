@@ -48,7 +48,9 @@ websocket_session::websocket_session(transport connection, session_home& home, s
   } else {
     // From here the worker's readiness watches the socket. It is
     // non-blocking already: accept4 made it so.
-    fd_ = std::get<accepted_socket>(connection).release();
+    auto& plain = std::get<accepted_socket>(connection);
+    watched_ = plain.watched;
+    fd_ = plain.release();
   }
   if (!attrs.empty()) state_.store(std::make_shared<const connection_state>(connection_state{std::move(attrs), {}}));
 }
@@ -70,7 +72,7 @@ void websocket_session::start(std::string response, std::string early_bytes) {
   queue(response);
   if (tls_) {
     read_tls();
-  } else if (!home_.watch(fd_, *this)) {
+  } else if (!(watched_ ? home_.rewatch(fd_, *this) : home_.watch(fd_, *this))) {
     log::warn("connection {}: cannot watch its socket: {}", id_, std::strerror(errno));
     input_ended();
     return;

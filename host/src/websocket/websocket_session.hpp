@@ -132,6 +132,7 @@ class websocket_session final : public std::enable_shared_from_this<websocket_se
   const session_limits& limits_;
   const ms_conn_id id_;
   const request_info request_;
+  bool watched_ = false;             // by the HTTP session, until start() takes its events over
   int fd_ = -1;                      // a plain connection's socket, until closed
   std::unique_ptr<tls_layer> tls_;   // or TLS over it
   frame_reader reader_;
