@@ -63,6 +63,19 @@ std::string owner(const plugin_table& table, std::string_view event) {
 
 const plugin* handler_owner(const plugin_table& table, std::string_view event) { return table.find(event)->owner; }
 
+// A host that has loaded a1 as 10-a.so and b1 as 20-b.so.
+struct a1_and_b1 {
+  a1_and_b1() {
+    dir.put("10-a.so", "a1");
+    dir.put("20-b.so", "b1");
+    table = plugins.load(true);
+  }
+  no_host host;
+  directory dir;
+  plugin_directory plugins{dir.path(), host};
+  std::shared_ptr<const plugin_table> table;
+};
+
 }  // namespace
 
 TEST_CASE("at load, of two files that claim one event the first by name wins; strict refuses the start") {
@@ -80,13 +93,7 @@ TEST_CASE("at load, of two files that claim one event the first by name wins; st
   CHECK_THROWS_WITH_AS(strict.load(true), doctest::Contains("20-b.so"), plugin_error);
 }
 
-TEST_CASE("a new version that claims an event of a plugin left in place is refused, and its old version serves on") {
-  no_host host;
-  directory dir;
-  dir.put("10-a.so", "a1");
-  dir.put("20-b.so", "b1");
-  plugin_directory plugins(dir.path(), host);
-  auto table = plugins.load(true);
+TEST_CASE_FIXTURE(a1_and_b1, "a new version that claims an event of a plugin left in place is refused, and its old version serves on") {
   const plugin* a1 = handler_owner(*table, "a");
   const plugin* b1 = handler_owner(*table, "x");
 
@@ -101,13 +108,7 @@ TEST_CASE("a new version that claims an event of a plugin left in place is refus
   CHECK(plugins.reload(now) == nullptr);
 }
 
-TEST_CASE("when both files change, file names decide between the new versions; nothing is left unserved") {
-  no_host host;
-  directory dir;
-  dir.put("10-a.so", "a1");
-  dir.put("20-b.so", "b1");
-  plugin_directory plugins(dir.path(), host);
-  auto table = plugins.load(true);
+TEST_CASE_FIXTURE(a1_and_b1, "when both files change, file names decide between the new versions; nothing is left unserved") {
   const plugin* b1 = handler_owner(*table, "x");
 
   // a2 (a, x) and b2 (x, y) both claim x: a2 comes first by name. b2 is

@@ -15,18 +15,15 @@ int new_epoll() {
 
 readiness::readiness(net::io_context& ioc) : epoll_(ioc, new_epoll()) { wait(); }
 
-bool readiness::watch(int fd, handler& h) {
-  epoll_event ev{};
-  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
-  ev.data.ptr = &h;
-  return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_ADD, fd, &ev) == 0;
-}
+bool readiness::watch(int fd, handler& h) { return control(EPOLL_CTL_ADD, fd, h); }
 
-bool readiness::rewatch(int fd, handler& h) {
+bool readiness::rewatch(int fd, handler& h) { return control(EPOLL_CTL_MOD, fd, h); }
+
+bool readiness::control(int op, int fd, handler& h) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = &h;
-  return ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_MOD, fd, &ev) == 0;
+  return ::epoll_ctl(epoll_.native_handle(), op, fd, &ev) == 0;
 }
 
 void readiness::unwatch(int fd) { ::epoll_ctl(epoll_.native_handle(), EPOLL_CTL_DEL, fd, nullptr); }

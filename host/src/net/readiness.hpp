@@ -45,6 +45,7 @@ class readiness {
   void unwatch(int fd);
 
  private:
+  bool control(int op, int fd, handler& h);  // epoll_ctl ADD or MOD, for every event watch() names
   void wait();
   void dispatch();
 
